@@ -1,0 +1,3 @@
+// The umlkit library: everything not re-exported here is internal.
+export { isUmlError, UmlError } from './core/errors.ts';
+export type { ErrorCode, Issue } from './core/errors.ts';

@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+
+// Three tiers (docs/architecture.md): unit = pure code, host = host effects without a guest,
+// guest = real UML kernels. No retries: a flaky test is a bug to fix, not to hide.
+export default defineConfig({
+  test: {
+    retry: 0,
+    projects: [
+      { test: { name: 'unit', include: ['src/**/*.test.ts'], testTimeout: 60_000 } },
+      { test: { name: 'host', include: ['test/host/**/*.test.ts'], testTimeout: 60_000 } },
+      {
+        test: {
+          name: 'guest',
+          include: ['test/guest/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: true,
+          maxWorkers: 2,
+          globalSetup: ['test/guest/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
