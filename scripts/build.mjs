@@ -28,6 +28,7 @@ function cc(target, sources, args) {
 
 cc(join(out, 'umlkit-agent'), [join(root, 'native/agent/agent.c')], ['-static', '-O2', '-s', '-Wall']);
 cc(join(out, 'fpfix.so'), [join(root, 'native/fpfix/fpfix.c')], ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-ldl']);
+cc(join(out, 'udg.node'), [join(root, 'native/udg/udg.c')], ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node']);
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
   stdio: 'inherit',

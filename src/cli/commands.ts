@@ -8,6 +8,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'mconsole', summary: 'send a management-console command to a running machine (as uml_mconsole)', load: () => import('./commands/mconsole.ts') },
 ];
 
 /** The entry for argv's leading words: two-word group commands first, then single words. */

@@ -39,6 +39,9 @@ export const ERROR_CODES = [
   'MCONSOLE_FAILED',
   'STATE_CORRUPT',
   'INTERNAL',
+  'MCONSOLE_PROTOCOL',
+  'SOCKET_PATH_TOO_LONG',
+  'NATIVE_ADDON_MISSING',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
