@@ -1,0 +1,194 @@
+// Writes an overlay's sectors into its base in place (what `uml_moo -d` does), journaled so that an
+// interruption can be finished by running the merge again. The only code in umlkit that writes a base.
+import { fsyncSync, futimesSync, mkdirSync } from 'node:fs';
+import { checkBase } from '../../core/cow/backing-check.ts';
+import { chooseMergeMode, dirtyWindows, WINDOW_SECTORS } from '../../core/cow/windows.ts';
+import { quote, UmlError } from '../../core/errors.ts';
+import { acquireDiskLocks } from '../disk-lock.ts';
+import { currentProcessIdentity } from '../process-identity.ts';
+import { assertNotInUse } from './in-use.ts';
+import { type MergeJournal, readJournal, removeJournal, writeJournal } from './merge-journal.ts';
+import {
+  closeQuietly,
+  type OpenedBase,
+  type OpenedOverlay,
+  openBase,
+  openOverlay,
+  readFully,
+  readZeroPadded,
+  recordedBasePath,
+  refreshBaseFacts,
+} from './open-overlay.ts';
+import { BLOCK_BYTES, isZeroRange, writeAll, writeKeptBlocks } from './sparse-write.ts';
+
+export interface MergeOptions {
+  readonly stateDir?: string;
+  /** Merge into this file instead of the header's base (like `uml_moo -b`); it must still match. */
+  readonly basePath?: string;
+  /** Called every window with sectors done so far and the total dirty sectors. */
+  readonly onProgress?: (doneSectors: number, totalSectors: number) => void;
+  /** Test hook: called before each window is written; throwing from it simulates an interruption. */
+  readonly beforeWindow?: (windowIndex: number) => void;
+}
+
+export interface MergeResult {
+  readonly basePath: string;
+  readonly sectors: number;
+  readonly bytes: number;
+  readonly writes: number;
+  readonly resumed: boolean;
+  readonly elapsedMs: number;
+}
+
+const sameJournal = (j: MergeJournal, o: OpenedOverlay, b: OpenedBase): boolean =>
+  j.overlayDev === o.dev &&
+  j.overlayIno === o.ino &&
+  j.baseDev === b.dev &&
+  j.baseIno === b.ino &&
+  j.baseSize === b.sizeBytes &&
+  j.recordedMtime === o.header.mtime;
+
+/**
+ * @throws {UmlError} COW_IN_USE, COW_MISMATCH (base changed since the overlay was made), COW_BASE_MISSING,
+ *   COW_MERGE_INCOMPLETE (a journal for another base), COW_INVALID, COW_IO.
+ */
+export async function mergeOverlay(overlayPath: string, options: MergeOptions = {}): Promise<MergeResult> {
+  const started = performance.now();
+  const overlay = openOverlay(overlayPath);
+  let base: OpenedBase | undefined;
+  let release: (() => void) | undefined;
+  try {
+    const basePath = options.basePath ?? recordedBasePath(overlay);
+    // Both files: a machine on the overlay is still writing it; one on the base reads it as a disk.
+    assertNotInUse(options.stateDir, overlay.path, 'overlay', 'merge it');
+    assertNotInUse(options.stateDir, basePath, 'base', 'merge into it');
+    base = openBase(basePath, true);
+    const journal = readJournal(overlay.path);
+    const resumed = journal !== undefined && sameJournal(journal, overlay, base);
+    if (journal && !resumed) {
+      throw new UmlError(
+        'COW_MERGE_INCOMPLETE',
+        `an earlier merge of ${quote(overlay.path)} into ${quote(journal.base)} did not finish, and ${quote(basePath)} is not that base`,
+        {
+          hint: `finish that merge with \`umlkit cow merge ${overlay.path} --base ${journal.base}\`, or if that base is gone, delete ${quote(`${overlay.path}.merging`)}`,
+        },
+      );
+    }
+    // An interrupted merge already changed the base's mtime (and some sectors): the journal, not the mtime,
+    // proves it is still the right base. Writing the same sectors again is harmless.
+    if (!resumed) checkBase(overlay.path, overlay.header, base);
+    if (options.stateDir) {
+      mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+      release = acquireDiskLocks(
+        options.stateDir,
+        [
+          { path: overlay.path, mode: 'rw' },
+          { path: basePath, mode: 'rw' },
+        ],
+        { ...currentProcessIdentity(), machine: '(umlkit cow merge)' },
+      );
+    }
+    if (overlay.dirtySectors === 0) {
+      return { basePath, sectors: 0, bytes: 0, writes: 0, resumed, elapsedMs: performance.now() - started };
+    }
+    if (!resumed) {
+      writeJournal({
+        version: 1,
+        overlay: overlay.path,
+        overlayDev: overlay.dev,
+        overlayIno: overlay.ino,
+        base: basePath,
+        baseDev: base.dev,
+        baseIno: base.ino,
+        baseSize: base.sizeBytes,
+        recordedMtime: overlay.header.mtime,
+        startedAt: new Date().toISOString(),
+      });
+    }
+    const writes = await copyIntoBase(overlay, base, options);
+    fsyncSync(base.fd);
+    // The base changed, so every other overlay of it must stop matching. Writing set its mtime to now; if
+    // that is still the recorded second, the kernel's whole-second check could not tell, so step past it.
+    const after = refreshBaseFacts(base);
+    if (after.mtime === overlay.header.mtime) {
+      futimesSync(base.fd, new Date(), overlay.header.mtime + 1);
+      fsyncSync(base.fd);
+    }
+    removeJournal(overlay.path);
+    return {
+      basePath,
+      sectors: overlay.dirtySectors,
+      bytes: Math.min(overlay.dirtySectors * overlay.header.sectorSize, overlay.header.sizeBytes),
+      writes,
+      resumed,
+      elapsedMs: performance.now() - started,
+    };
+  } finally {
+    release?.();
+    closeQuietly(base?.fd);
+    closeQuietly(overlay.fd);
+  }
+}
+
+async function copyIntoBase(
+  overlay: OpenedOverlay,
+  base: OpenedBase,
+  options: MergeOptions,
+): Promise<number> {
+  const { layout, header } = overlay;
+  const ss = header.sectorSize;
+  const size = header.sizeBytes;
+  const data = Buffer.alloc(WINDOW_SECTORS * ss);
+  const merged = Buffer.alloc(WINDOW_SECTORS * ss);
+  let done = 0;
+  let writes = 0;
+  let index = 0;
+  let lastYield = performance.now();
+  for (const w of dirtyWindows(overlay.bitmap, layout.mappedSectors)) {
+    options.beforeWindow?.(index++);
+    const windowPos = w.start * ss;
+    const windowLen = Math.min(w.count * ss, size - windowPos);
+    if (chooseMergeMode(w) === 'runs') {
+      for (const r of w.runs) {
+        const pos = r.start * ss;
+        const len = Math.min(r.count * ss, size - pos);
+        readFully(overlay.fd, data.subarray(0, len), layout.dataOffset + pos, overlay.path);
+        writeAll(base.fd, data, 0, len, pos, base.path);
+        writes++;
+      }
+    } else {
+      // Many short runs: read the window of both files once, patch, write back. Clean blocks are rewritten
+      // with the bytes they already hold (harmless even if interrupted), except all-zero ones, which may be
+      // holes of a sparse base that writing would fill.
+      readZeroPadded(base.fd, merged, windowLen, windowPos, base.path);
+      const first = (w.runs[0]?.start ?? w.start) - w.start;
+      const lastRun = w.runs[w.runs.length - 1];
+      const end = Math.min(((lastRun?.start ?? w.start) + (lastRun?.count ?? 0) - w.start) * ss, windowLen);
+      readFully(
+        overlay.fd,
+        data.subarray(first * ss, end),
+        layout.dataOffset + windowPos + first * ss,
+        overlay.path,
+      );
+      const dirtyBlock = new Uint8Array(Math.ceil(windowLen / BLOCK_BYTES));
+      for (const r of w.runs) {
+        const from = (r.start - w.start) * ss;
+        const to = Math.min(from + r.count * ss, windowLen);
+        data.copy(merged, from, from, to);
+        for (let b = Math.floor(from / BLOCK_BYTES); b * BLOCK_BYTES < to; b++) dirtyBlock[b] = 1;
+      }
+      writes += writeKeptBlocks(base.fd, merged, windowLen, windowPos, base.path, (s, e) =>
+        dirtyBlock[s / BLOCK_BYTES] === 1 ? true : !isZeroRange(merged, s, e),
+      );
+    }
+    done += w.dirty;
+    if (performance.now() - lastYield > 50) {
+      options.onProgress?.(done, overlay.dirtySectors);
+      // Let the terminal redraw and signals arrive: this is a long synchronous loop otherwise.
+      await new Promise((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
+  }
+  options.onProgress?.(done, overlay.dirtySectors);
+  return writes;
+}
