@@ -2,7 +2,7 @@
 // Builds everything `npm ci` needs: the TypeScript (dist/), the static guest agent, its initramfs and the
 // XSAVE ptrace shim. Each C piece is rebuilt only when its source is newer than its output.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,12 +27,24 @@ function cc(target, sources, args) {
 }
 
 cc(join(out, 'umlkit-agent'), [join(root, 'native/agent/agent.c')], ['-static', '-O2', '-s', '-Wall']);
-cc(join(out, 'fpfix.so'), [join(root, 'native/fpfix/fpfix.c')], ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-ldl']);
-cc(join(out, 'udg.node'), [join(root, 'native/udg/udg.c')], ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node']);
+cc(
+  join(out, 'fpfix.so'),
+  [join(root, 'native/fpfix/fpfix.c')],
+  ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-ldl'],
+);
+cc(
+  join(out, 'udg.node'),
+  [join(root, 'native/udg/udg.c')],
+  ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node'],
+);
 
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+  {
+    stdio: 'inherit',
+  },
+);
 
 // The initramfs: our agent as /init plus the mount points it needs. Rebuilt from the agent each time
 // (it takes milliseconds) with the project's own cpio writer.

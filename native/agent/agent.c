@@ -643,6 +643,14 @@ int main(void) {
   mount_if_dir("devpts", NEWROOT "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=666");
   mount_if_dir("proc", NEWROOT "/proc", "proc", 0, NULL);
   mount_if_dir("sysfs", NEWROOT "/sys", "sysfs", 0, NULL);
+  // devtmpfs lacks the links udev would add; programs expect /dev/stdin and friends.
+  symlink("/proc/self/fd", NEWROOT "/dev/fd");
+  symlink("/proc/self/fd/0", NEWROOT "/dev/stdin");
+  symlink("/proc/self/fd/1", NEWROOT "/dev/stdout");
+  symlink("/proc/self/fd/2", NEWROOT "/dev/stderr");
+  char host[64];
+  const char *hostname = cmdline_value("umlkit_hostname", host, sizeof host, "umlkit");
+  sethostname(hostname, strlen(hostname));
 
   sigset_t mask;
   sigemptyset(&mask);

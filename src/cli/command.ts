@@ -41,4 +41,8 @@ export interface Command {
   run(args: ParsedArgs, ctx: CliContext): Promise<number>;
 }
 
-export const JSON_OPTION: OptionSpec = { name: 'json', type: 'boolean', description: 'print JSON instead of a table' };
+export const JSON_OPTION: OptionSpec = {
+  name: 'json',
+  type: 'boolean',
+  description: 'print JSON instead of a table',
+};

@@ -8,13 +8,46 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'mconsole', summary: 'send a management-console command to a running machine (as uml_mconsole)', load: () => import('./commands/mconsole.ts') },
-  { name: 'cow create', summary: 'create a copy-on-write overlay over a base image (instant, sparse)', load: () => import('./commands/cow-create.ts') },
-  { name: 'cow info', summary: "show an overlay's header, base check and usage", load: () => import('./commands/cow-info.ts') },
-  { name: 'cow merge', summary: "write an overlay's changes into its base, in place", load: () => import('./commands/cow-merge.ts') },
-  { name: 'cow commit', summary: 'flatten an overlay and its base into a new standalone image', load: () => import('./commands/cow-commit.ts') },
-  { name: 'cow rebase', summary: 'point an overlay at a base that moved (size and mtime must match)', load: () => import('./commands/cow-rebase.ts') },
-  { name: 'cow diff', summary: 'list the blocks, and for ext4 the files, an overlay changed', load: () => import('./commands/cow-diff.ts') },
+  {
+    name: 'run',
+    summary: 'boot an ephemeral machine, run a command in it, power off',
+    load: () => import('./commands/run.ts'),
+  },
+  {
+    name: 'mconsole',
+    summary: 'send a management-console command to a running machine (as uml_mconsole)',
+    load: () => import('./commands/mconsole.ts'),
+  },
+  {
+    name: 'cow create',
+    summary: 'create a copy-on-write overlay over a base image (instant, sparse)',
+    load: () => import('./commands/cow-create.ts'),
+  },
+  {
+    name: 'cow info',
+    summary: "show an overlay's header, base check and usage",
+    load: () => import('./commands/cow-info.ts'),
+  },
+  {
+    name: 'cow merge',
+    summary: "write an overlay's changes into its base, in place",
+    load: () => import('./commands/cow-merge.ts'),
+  },
+  {
+    name: 'cow commit',
+    summary: 'flatten an overlay and its base into a new standalone image',
+    load: () => import('./commands/cow-commit.ts'),
+  },
+  {
+    name: 'cow rebase',
+    summary: 'point an overlay at a base that moved (size and mtime must match)',
+    load: () => import('./commands/cow-rebase.ts'),
+  },
+  {
+    name: 'cow diff',
+    summary: 'list the blocks, and for ext4 the files, an overlay changed',
+    load: () => import('./commands/cow-diff.ts'),
+  },
 ];
 
 /** The entry for argv's leading words: two-word group commands first, then single words. */
@@ -27,4 +60,5 @@ export function findCommand(argv: readonly string[]): { entry: CommandEntry; con
 }
 
 /** Commands of a noun group, e.g. `image` → image build, image ls, image rm. */
-export const groupCommands = (noun: string): CommandEntry[] => COMMANDS.filter((c) => c.name.startsWith(`${noun} `));
+export const groupCommands = (noun: string): CommandEntry[] =>
+  COMMANDS.filter((c) => c.name.startsWith(`${noun} `));

@@ -55,7 +55,9 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
           hint: `one of: ${group.map((c) => c.name).join(', ')}`,
         });
       }
-      throw new UmlError('USAGE', `unknown command ${quote(argv[0])}`, { hint: 'run `umlkit --help` to list commands' });
+      throw new UmlError('USAGE', `unknown command ${quote(argv[0])}`, {
+        hint: 'run `umlkit --help` to list commands',
+      });
     }
     const { command } = await found.entry.load();
     const args = parseCommandArgs(command, argv.slice(found.consumed));

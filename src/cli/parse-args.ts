@@ -39,7 +39,8 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
         set(spec, true);
       } else {
         const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-        if (value === undefined) throw usage(`option ${quote(`--${name}`)} needs a value (${spec.value ?? 'VALUE'})`);
+        if (value === undefined)
+          throw usage(`option ${quote(`--${name}`)} needs a value (${spec.value ?? 'VALUE'})`);
         set(spec, value);
       }
       continue;
@@ -54,13 +55,17 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
           continue;
         }
         const value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i];
-        if (value === undefined) throw usage(`option ${quote(`-${spec.short}`)} needs a value (${spec.value ?? 'VALUE'})`);
+        if (value === undefined)
+          throw usage(`option ${quote(`-${spec.short}`)} needs a value (${spec.value ?? 'VALUE'})`);
         set(spec, value);
         break;
       }
       continue;
     }
-    if (command.commandAfterPositionals !== undefined && positionals.length >= command.commandAfterPositionals) {
+    if (
+      command.commandAfterPositionals !== undefined &&
+      positionals.length >= command.commandAfterPositionals
+    ) {
       rest = argv.slice(i);
       break;
     }
@@ -75,12 +80,15 @@ export function renderHelp(command: Command): string {
   if (command.description) lines.push('', command.description);
   const specs = [...command.options, HELP];
   const left = specs.map(
-    (s) => `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`,
+    (s) =>
+      `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`,
   );
   const width = Math.max(...left.map((l) => l.length));
   lines.push('', 'Options:');
   specs.forEach((s, i) => {
-    lines.push(`  ${(left[i] as string).padEnd(width)}  ${s.description}${s.multiple ? ' (repeatable)' : ''}`);
+    lines.push(
+      `  ${(left[i] as string).padEnd(width)}  ${s.description}${s.multiple ? ' (repeatable)' : ''}`,
+    );
   });
   if (command.examples?.length) lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
   return `${lines.join('\n')}\n`;

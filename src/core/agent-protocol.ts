@@ -7,8 +7,12 @@
 export const FRAME_HEADER_BYTES = 9;
 /** Largest payload either side sends; the decoder refuses anything bigger as a protocol error. */
 export const MAX_FRAME_PAYLOAD = 1 << 20;
-/** Stdin bytes the host may have in flight per session before the agent acknowledges them. */
-export const STDIN_WINDOW_BYTES = 256 * 1024;
+/**
+ * Stdin bytes the host may have in flight per session before the agent acknowledges them. Kept below
+ * the guest tty's 4 KiB input buffer: once that fills, UML 6.1 throttles the line and only resumes
+ * reading the host end when more host data arrives, so a larger window stalls the stream.
+ */
+export const STDIN_WINDOW_BYTES = 3072;
 export const AGENT_PROTOCOL_VERSION = 1;
 
 /** Guest → host frame types. */
@@ -40,7 +44,11 @@ export interface Frame {
   readonly payload: Uint8Array;
 }
 
-export function encodeFrame(type: number, session: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function encodeFrame(
+  type: number,
+  session: number,
+  payload: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
   const view = new DataView(out.buffer);
   view.setUint8(0, type);

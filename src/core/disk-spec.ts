@@ -13,9 +13,13 @@ export interface DiskSpec {
  */
 export function checkKernelPath(path: string, what: string): string {
   if (/[,:\s"]/.test(path)) {
-    throw new UmlError('PATH_UNSUPPORTED', `${what} path ${quote(path)} contains a comma, colon, quote or space`, {
-      hint: 'the UML kernel cannot take such paths on its command line; rename the file or use a symlink without them',
-    });
+    throw new UmlError(
+      'PATH_UNSUPPORTED',
+      `${what} path ${quote(path)} contains a comma, colon, quote or space`,
+      {
+        hint: 'the UML kernel cannot take such paths on its command line; rename the file or use a symlink without them',
+      },
+    );
   }
   return path;
 }

@@ -19,7 +19,10 @@ export function parseEnvSpec(text: string): EnvEntry {
 }
 
 /** Merge entries over defaults: later entries win, order of first appearance is kept. */
-export function mergeEnv(defaults: Readonly<Record<string, string>>, entries: readonly { name: string; value: string }[]): string[] {
+export function mergeEnv(
+  defaults: Readonly<Record<string, string>>,
+  entries: readonly { name: string; value: string }[],
+): string[] {
   const merged = new Map(Object.entries(defaults));
   for (const e of entries) merged.set(e.name, e.value);
   return [...merged].map(([k, v]) => `${k}=${v}`);

@@ -16,6 +16,8 @@ export interface MachinePlan {
   /** fd (in the kernel's process) of the agent line; becomes ttyS1 in the guest. */
   readonly agentFd: number;
   readonly mode: 'run' | 'boot';
+  /** Guest hostname (default: the umid). */
+  readonly hostname?: string;
   readonly extraArgs?: readonly string[];
 }
 
@@ -32,19 +34,28 @@ function memoryArg(bytes: number): string {
 
 export function kernelArgv(plan: MachinePlan): string[] {
   if (plan.umid.length === 0 || plan.umid.length > MAX_UMID || !/^[A-Za-z0-9._-]+$/.test(plan.umid)) {
-    throw new UmlError('INVALID_NAME', `umid ${quote(plan.umid)} must be 1-${MAX_UMID} characters of A-Z a-z 0-9 . _ -`);
+    throw new UmlError(
+      'INVALID_NAME',
+      `umid ${quote(plan.umid)} must be 1-${MAX_UMID} characters of A-Z a-z 0-9 . _ -`,
+    );
   }
   if (plan.disks.length + 1 > MAX_UBD_UNITS) {
-    throw new UmlError('USAGE', `${plan.disks.length} extra disks given; UML supports at most ${MAX_UBD_UNITS - 1}`, {
-      hint: 'attach fewer disks',
-    });
+    throw new UmlError(
+      'USAGE',
+      `${plan.disks.length} extra disks given; UML supports at most ${MAX_UBD_UNITS - 1}`,
+      {
+        hint: 'attach fewer disks',
+      },
+    );
   }
   const root =
     plan.root.kind === 'overlay'
       ? `ubd0=${checkKernelPath(plan.root.overlay, 'overlay')},${checkKernelPath(plan.root.base, 'image')}`
       : `ubd0${plan.root.readonly ? 'r' : ''}=${checkKernelPath(plan.root.path, 'image')}`;
   // `d`: never read a user's disk as a COW file, so a crafted header cannot make UML open another host file.
-  const disks = plan.disks.map((d, i) => `ubd${i + 1}${d.readonly ? 'r' : ''}d=${checkKernelPath(d.path, 'disk')}`);
+  const disks = plan.disks.map(
+    (d, i) => `ubd${i + 1}${d.readonly ? 'r' : ''}d=${checkKernelPath(d.path, 'disk')}`,
+  );
   const argv = [
     `umid=${plan.umid}`,
     `uml_dir=${checkKernelPath(plan.umlDir, 'runtime')}`,
@@ -59,14 +70,19 @@ export function kernelArgv(plan: MachinePlan): string[] {
     `ssl${AGENT_LINE}=fd:${plan.agentFd}`,
     `umlkit_mode=${plan.mode}`,
     'umlkit_root=/dev/ubda',
+    `umlkit_hostname=${plan.hostname ?? plan.umid}`,
     `umlkit_line=/dev/ttyS${AGENT_LINE}`,
     ...(plan.extraArgs ?? []),
   ];
   const length = argv.join(' ').length;
   if (length > MAX_KERNEL_CMDLINE - 64) {
-    throw new UmlError('USAGE', `the kernel command line would be ${length} bytes; UML accepts about ${MAX_KERNEL_CMDLINE}`, {
-      hint: 'use shorter paths (for example a shorter UMLKIT_RUNTIME_DIR) or fewer disks',
-    });
+    throw new UmlError(
+      'USAGE',
+      `the kernel command line would be ${length} bytes; UML accepts about ${MAX_KERNEL_CMDLINE}`,
+      {
+        hint: 'use shorter paths (for example a shorter UMLKIT_RUNTIME_DIR) or fewer disks',
+      },
+    );
   }
   return argv;
 }

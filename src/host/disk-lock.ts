@@ -4,7 +4,17 @@
 // guest-side I/O error or a root-mount panic. So umlkit records each attached disk in
 // <stateDir>/locks/<dev>-<inode>.json, created with O_EXCL, holding the machine name and the holder's
 // pid + start time. A lock whose holder is dead is stale and reclaimed.
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import { isAlive, type ProcessIdentity } from './process-identity.ts';
@@ -100,7 +110,9 @@ export function acquireDiskLocks(
       writeSync(fd, JSON.stringify(record));
       closeSync(fd);
       taken.push(entry);
-      const others = liveHolders(dir).filter((h) => !(h.pid === holder.pid && h.startTime === holder.startTime));
+      const others = liveHolders(dir).filter(
+        (h) => !(h.pid === holder.pid && h.startTime === holder.startTime),
+      );
       const conflict = others.find((h) => h.mode === 'rw' || req.mode === 'rw');
       if (conflict) {
         throw new UmlError(

@@ -3,7 +3,16 @@
 // Order: --kernel PATH, $UMLKIT_KERNEL, the config file's "kernel", the default kernel in umlkit's
 // cache (set by `umlkit kernel install`), then linux.uml / linux on PATH.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import type { HostPaths } from './paths.ts';
@@ -18,7 +27,7 @@ export interface Kernel {
 }
 
 const NO_KERNEL_HINT =
-  'get one without root: `umlkit kernel install` (Debian\'s user-mode-linux, into your cache), or `sudo apt-get install user-mode-linux`, or pass `--kernel PATH`';
+  "get one without root: `umlkit kernel install` (Debian's user-mode-linux, into your cache), or `sudo apt-get install user-mode-linux`, or pass `--kernel PATH`";
 
 /** The default kernel recorded by `umlkit kernel install`. */
 export const defaultKernelPointer = (paths: HostPaths): string => join(paths.cacheDir, 'kernels', 'default');
@@ -65,11 +74,14 @@ export function probeKernel(path: string, source: KernelSource): Kernel {
     if (!statSync(abs).isFile()) throw new Error('not a regular file');
     accessSync(abs, constants.X_OK);
   } catch (e) {
-    throw new UmlError('KERNEL_NOT_FOUND', `kernel ${quote(path)} is not an executable file`, { cause: e, hint: NO_KERNEL_HINT });
+    throw new UmlError('KERNEL_NOT_FOUND', `kernel ${quote(path)} is not an executable file`, {
+      cause: e,
+      hint: NO_KERNEL_HINT,
+    });
   }
   if (!looksLikeUml(abs)) {
     throw new UmlError('KERNEL_NOT_UML', `${quote(path)} is not a User Mode Linux kernel`, {
-      hint: 'umlkit needs a kernel built with ARCH=um, such as /usr/bin/linux.uml from Debian\'s user-mode-linux package; `umlkit kernel install` fetches one',
+      hint: "umlkit needs a kernel built with ARCH=um, such as /usr/bin/linux.uml from Debian's user-mode-linux package; `umlkit kernel install` fetches one",
     });
   }
   const out = spawnSync(abs, ['--version'], { encoding: 'utf8', timeout: 5000, env: {} });

@@ -46,7 +46,12 @@ export function requireTool(name: string, env: Readonly<Record<string, string | 
 export function runTool(
   file: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: Buffer; cwd?: string; onStderrLine?: (line: string) => void } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    input?: Buffer;
+    cwd?: string;
+    onStderrLine?: (line: string) => void;
+  } = {},
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
@@ -68,7 +73,12 @@ export function runTool(
       }
     });
     child.on('error', (e) =>
-      reject(new UmlError('TOOL_MISSING', `cannot run ${quote(file)}: ${e.message}`, { cause: e, hint: 'check that it is installed' })),
+      reject(
+        new UmlError('TOOL_MISSING', `cannot run ${quote(file)}: ${e.message}`, {
+          cause: e,
+          hint: 'check that it is installed',
+        }),
+      ),
     );
     child.on('close', (code, signal) =>
       resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out), stderr: err }),

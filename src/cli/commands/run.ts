@@ -1,0 +1,169 @@
+// `umlkit run`: one command in a fresh machine, with its streams, exit code and (with -it) a terminal.
+import { resolve } from 'node:path';
+import { parseDiskSpec } from '../../core/disk-spec.ts';
+import { mergeEnv, parseEnvSpec } from '../../core/env-spec.ts';
+import { UmlError } from '../../core/errors.ts';
+import { parseDurationMs, parseSize } from '../../core/units.ts';
+import { resolveKernel } from '../../host/kernel.ts';
+import { resolvePaths } from '../../host/paths.ts';
+import { runMachine } from '../../machine/run.ts';
+import type { Command } from '../command.ts';
+import { listOption, stringOption } from '../parse-args.ts';
+import { resolveImage } from '../resolve-image.ts';
+import { attachTerminal } from '../terminal.ts';
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export const command: Command = {
+  name: 'run',
+  summary: 'boot an ephemeral machine, run a command in it, power off',
+  usage: 'umlkit run [OPTIONS] [--] CMD [ARGS...]   |   umlkit run -it [OPTIONS] [-- CMD ARGS...]',
+  description: [
+    'Boots a machine on a copy-on-write overlay of a read-only image (the image is never written),',
+    "runs CMD, streams the guest's stdout and stderr to yours separately, forwards stdin, exits with",
+    "CMD's exit code (signal N → 128+N, not found → 127) and deletes the overlay. The machine has no",
+    'network; commands travel over a dedicated serial line to the umlkit agent, injected at boot.',
+  ].join('\n'),
+  commandAfterPositionals: 0,
+  options: [
+    {
+      name: 'image',
+      type: 'string',
+      value: 'NAME|PATH',
+      description: 'root image: a cached image name (default: busybox, built on first use) or an ext4 file',
+    },
+    { name: 'mem', type: 'string', value: 'SIZE', description: 'guest memory (default 128M)' },
+    {
+      name: 'disk',
+      type: 'string',
+      value: 'PATH[:ro]',
+      multiple: true,
+      description: 'attach a disk: the first is /dev/ubdb, then ubdc, ...',
+    },
+    {
+      name: 'env',
+      short: 'e',
+      type: 'string',
+      value: 'K=V',
+      multiple: true,
+      description: 'set a variable in the guest (K alone copies the host value)',
+    },
+    {
+      name: 'workdir',
+      short: 'w',
+      type: 'string',
+      value: 'DIR',
+      description: 'working directory in the guest (default /)',
+    },
+    {
+      name: 'timeout',
+      type: 'string',
+      value: 'S',
+      description: 'stop the machine if CMD runs longer than S seconds (exit 124)',
+    },
+    {
+      name: 'keep',
+      type: 'boolean',
+      description: "keep the overlay with the guest's changes and print where it is",
+    },
+    {
+      name: 'interactive',
+      short: 'i',
+      type: 'boolean',
+      description: 'forward stdin even when it is a terminal',
+    },
+    {
+      name: 'tty',
+      short: 't',
+      type: 'boolean',
+      description: 'give CMD a terminal (with -i: an interactive shell when CMD is omitted)',
+    },
+    {
+      name: 'kernel',
+      type: 'string',
+      value: 'PATH',
+      description: 'UML kernel to boot (default: see `umlkit doctor`)',
+    },
+  ],
+  examples: [
+    'umlkit run -- uname -a',
+    'echo hello | umlkit run -- tr a-z A-Z',
+    'umlkit run --disk data.ext4 -- sh -c "mount /dev/ubdb /mnt && ls /mnt"',
+    'umlkit run -it',
+  ],
+  async run(args, ctx) {
+    const v = args.values;
+    const tty = v.tty === true;
+    const interactive = v.interactive === true;
+    const argv = args.rest.length > 0 ? [...args.rest] : tty && interactive ? ['/bin/sh', '-l'] : [];
+    if (argv.length === 0) {
+      throw new UmlError('USAGE', 'no command given', {
+        hint: 'e.g. `umlkit run -- uname -a`, or `umlkit run -it` for a shell',
+      });
+    }
+    if (tty && !(ctx.stdin.isTTY && ctx.stdout.isTTY)) {
+      throw new UmlError('USAGE', '-t needs a terminal on stdin and stdout', {
+        hint: 'drop -t when piping; stdin is forwarded anyway',
+      });
+    }
+    const memoryBytes = parseSize(stringOption(v, 'mem') ?? '128M', '--mem');
+    const disks = listOption(v, 'disk').map((d) => {
+      const spec = parseDiskSpec(d);
+      return { ...spec, path: resolve(ctx.cwd, spec.path) };
+    });
+    const envEntries = listOption(v, 'env').map((e) => {
+      const entry = parseEnvSpec(e);
+      return { name: entry.name, value: entry.value ?? ctx.env[entry.name] ?? '' };
+    });
+    const timeout = stringOption(v, 'timeout');
+    const timeoutMs = timeout ? parseDurationMs(timeout, '--timeout') : undefined;
+    const paths = resolvePaths(ctx.env);
+    const kernel = resolveKernel(stringOption(v, 'kernel'), paths, ctx.env);
+    const imagePath = await resolveImage(stringOption(v, 'image'), paths, ctx);
+    const defaults: Record<string, string> = {
+      PATH: DEFAULT_PATH,
+      HOME: '/root',
+      TERM: tty ? (ctx.env.TERM ?? 'xterm') : 'dumb',
+    };
+    const abort = new AbortController();
+    const terminal = tty ? attachTerminal(ctx) : undefined;
+    const onSignal = (): void => abort.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+    try {
+      const bootTimeoutMs = parseDurationMs(ctx.env.UMLKIT_BOOT_TIMEOUT ?? '60', 'UMLKIT_BOOT_TIMEOUT');
+      const forwardStdin = interactive || !ctx.stdin.isTTY;
+      const result = await runMachine({
+        kernel,
+        imagePath,
+        memoryBytes,
+        disks,
+        argv,
+        env: mergeEnv(defaults, envEntries),
+        workdir: stringOption(v, 'workdir') ?? '/',
+        tty,
+        ...(terminal ? { rows: terminal.rows, cols: terminal.cols } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+        bootTimeoutMs,
+        keep: v.keep === true,
+        ...(forwardStdin ? { stdin: ctx.stdin } : {}),
+        stdout: ctx.stdout,
+        stderr: tty ? ctx.stdout : ctx.stderr,
+        paths,
+        signal: abort.signal,
+        ...(terminal ? { onSession: terminal.bind } : {}),
+      });
+      if (result.keptOverlay) ctx.stderr.write(`umlkit: kept the overlay: ${result.keptOverlay}\n`);
+      return result.exitCode;
+    } finally {
+      terminal?.restore();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+      // stdin was only borrowed: let the process exit even though it is still open.
+      ctx.stdin.pause();
+      if ('unref' in ctx.stdin && typeof ctx.stdin.unref === 'function') ctx.stdin.unref();
+    }
+  },
+};

@@ -1,0 +1,41 @@
+// Checks a disk or image file before launch, so that a bad path fails with a coded error instead of a
+// guest-side I/O error or a hang (a FIFO would block UML's open forever).
+import { accessSync, constants, statSync } from 'node:fs';
+import { type ErrorCode, quote, UmlError } from '../core/errors.ts';
+
+export function checkDiskFile(path: string, needWrite: boolean, what: 'image' | 'disk'): void {
+  const notFound: ErrorCode = what === 'image' ? 'IMAGE_NOT_FOUND' : 'DISK_NOT_FOUND';
+  const unreadable: ErrorCode = what === 'image' ? 'IMAGE_UNREADABLE' : 'DISK_UNREADABLE';
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UmlError(notFound, `${what} ${quote(path)} does not exist`, {
+      hint:
+        what === 'image'
+          ? 'build the default one with `umlkit image build busybox`, or check the path'
+          : 'create one with `umlkit disk create PATH --size 100M`',
+    });
+  }
+  if (!st.isFile()) {
+    throw new UmlError(unreadable, `${what} ${quote(path)} is not a regular file`, {
+      hint: 'machines take regular files as disks; devices, FIFOs and directories are refused',
+    });
+  }
+  if (st.size === 0) {
+    throw new UmlError(unreadable, `${what} ${quote(path)} is empty`, {
+      hint: 'a disk needs a size: `umlkit disk create PATH --size 100M`',
+    });
+  }
+  try {
+    accessSync(path, needWrite ? constants.R_OK | constants.W_OK : constants.R_OK);
+  } catch {
+    throw new UmlError(
+      unreadable,
+      `${what} ${quote(path)} is not ${needWrite ? 'readable and writable' : 'readable'} by you`,
+      {
+        hint: needWrite ? 'fix its permissions, or attach it read-only with `:ro`' : 'fix its permissions',
+      },
+    );
+  }
+}

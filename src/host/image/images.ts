@@ -1,0 +1,222 @@
+// The image cache: root filesystem images built by umlkit, keyed by content hash, never written after build.
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { quote, UmlError } from '../../core/errors.ts';
+import { readElfInfo } from '../elf.ts';
+import type { HostPaths } from '../paths.ts';
+import { requireTool, runTool } from '../tool.ts';
+import { BUSYBOX_DIRS, BUSYBOX_FILES, BUSYBOX_RECIPE_VERSION } from './busybox-tree.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ImageRecord {
+  readonly version: 1;
+  readonly name: string;
+  readonly path: string;
+  readonly hash: string;
+  readonly sizeBytes: number;
+  readonly createdAt: string;
+  readonly source: string;
+}
+
+export const KNOWN_IMAGES = ['busybox'] as const;
+const IMAGE_SIZE = '256M';
+
+const imagesDir = (paths: HostPaths): string => join(paths.cacheDir, 'images');
+const manifestPath = (paths: HostPaths, name: string): string => join(imagesDir(paths), `${name}.json`);
+
+export function listImages(paths: HostPaths): ImageRecord[] {
+  const dir = imagesDir(paths);
+  if (!existsSync(dir)) return [];
+  const records: ImageRecord[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+    try {
+      const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as ImageRecord;
+      if (rec.version === 1 && existsSync(rec.path)) records.push(rec);
+    } catch {
+      // A manifest that does not parse describes nothing usable; `image build` rewrites it.
+    }
+  }
+  return records.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export const findImage = (paths: HostPaths, name: string): ImageRecord | undefined =>
+  listImages(paths).find((r) => r.name === name);
+
+/** A static busybox from the host (busybox-static), else from Debian's package fetched into the cache. */
+function findStaticBusybox(paths: HostPaths, env: Env): string | undefined {
+  const candidates = [
+    env.UMLKIT_BUSYBOX,
+    '/bin/busybox',
+    '/usr/bin/busybox',
+    join(paths.cacheDir, 'packages', 'busybox-static', 'bin', 'busybox'),
+  ];
+  for (const c of candidates) {
+    if (!c || !existsSync(c)) continue;
+    try {
+      if (readElfInfo(c).isStatic) return c;
+    } catch {}
+  }
+  return undefined;
+}
+
+async function ensureBusybox(paths: HostPaths, env: Env, progress: (line: string) => void): Promise<string> {
+  const found = findStaticBusybox(paths, env);
+  if (found) return found;
+  const { fetchDebianPackage } = await import('../deb-fetch.ts');
+  await fetchDebianPackage(
+    'busybox-static',
+    join(paths.cacheDir, 'packages', 'busybox-static'),
+    join(paths.cacheDir, 'tmp'),
+    env,
+    progress,
+  ).catch((e: unknown) => {
+    throw new UmlError(
+      'IMAGE_BUILD_FAILED',
+      'no static busybox on this host, and fetching busybox-static failed',
+      {
+        cause: e,
+        hint: 'install it: sudo apt-get install busybox-static (or set UMLKIT_BUSYBOX to a static busybox)',
+      },
+    );
+  });
+  const fetched = findStaticBusybox(paths, env);
+  if (!fetched)
+    throw new UmlError('IMAGE_BUILD_FAILED', 'busybox-static was fetched but holds no static busybox');
+  return fetched;
+}
+
+export type BuildProgress = (step: string, fraction: number) => void;
+
+/**
+ * Build (or find in the cache) the named image. Staging + mke2fs -d, no root; written to a temporary
+ * name and renamed, then made read-only: overlays are the only way machines write to it.
+ */
+export async function buildImage(
+  name: string,
+  paths: HostPaths,
+  env: Env,
+  progress: BuildProgress,
+  force = false,
+): Promise<ImageRecord> {
+  if (!(KNOWN_IMAGES as readonly string[]).includes(name)) {
+    throw new UmlError('IMAGE_NOT_FOUND', `there is no image recipe called ${quote(name)}`, {
+      hint: `recipes: ${KNOWN_IMAGES.join(', ')}; or pass the path of an ext4 image with --image PATH`,
+    });
+  }
+  const mke2fs = requireTool('mke2fs', env);
+  progress('finding a static busybox', 0.05);
+  const busybox = await ensureBusybox(paths, env, (line) => progress(line, 0.1));
+  const busyboxBytes = readFileSync(busybox);
+  const hash = createHash('sha256')
+    .update(
+      JSON.stringify({
+        recipe: BUSYBOX_RECIPE_VERSION,
+        dirs: BUSYBOX_DIRS,
+        files: BUSYBOX_FILES,
+        size: IMAGE_SIZE,
+      }),
+    )
+    .update(busyboxBytes)
+    .digest('hex');
+  const dir = imagesDir(paths);
+  const file = join(dir, `${name}-${hash.slice(0, 16)}.ext4`);
+  const existing = findImage(paths, name);
+  if (!force && existing && existing.hash === hash && existsSync(existing.path)) {
+    progress('image is up to date', 1);
+    return existing;
+  }
+  mkdirSync(dir, { recursive: true });
+  const staging = mkdtempSync(join(dir, `.staging-${name}-`));
+  const tmpImage = `${file}.tmp-${process.pid}`;
+  try {
+    progress('staging the root filesystem', 0.2);
+    for (const d of BUSYBOX_DIRS) {
+      mkdirSync(join(staging, d.path), { recursive: true });
+      chmodSync(join(staging, d.path), d.mode);
+    }
+    writeFileSync(join(staging, 'bin/busybox'), busyboxBytes, { mode: 0o755 });
+    const list = await runTool(busybox, ['--list-full']);
+    for (const applet of list.stdout
+      .toString()
+      .split('\n')
+      .filter((l) => l !== '' && l !== 'bin/busybox')) {
+      const target = join(staging, applet);
+      mkdirSync(dirname(target), { recursive: true });
+      if (!existsSync(target)) symlinkSync('/bin/busybox', target);
+    }
+    for (const f of BUSYBOX_FILES) writeFileSync(join(staging, f.path), f.content, { mode: f.mode });
+    progress('writing the ext4 image (mke2fs -d)', 0.5);
+    const made = await runTool(mke2fs, [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-L',
+      `umlkit-${name}`,
+      '-E',
+      'root_owner=0:0',
+      '-d',
+      staging,
+      tmpImage,
+      IMAGE_SIZE,
+    ]);
+    if (made.code !== 0) {
+      throw new UmlError('IMAGE_BUILD_FAILED', `mke2fs failed building image ${quote(name)}`, {
+        details: made.stderr.trim(),
+      });
+    }
+    chmodSync(tmpImage, 0o444);
+    renameSync(tmpImage, file);
+    const record: ImageRecord = {
+      version: 1,
+      name,
+      path: file,
+      hash,
+      sizeBytes: statSync(file).size,
+      createdAt: new Date().toISOString(),
+      source: `busybox from ${busybox}`,
+    };
+    writeFileSync(`${manifestPath(paths, name)}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
+    renameSync(`${manifestPath(paths, name)}.tmp`, manifestPath(paths, name));
+    if (existing && existing.path !== file) rmSync(existing.path, { force: true });
+    progress('done', 1);
+    return record;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    rmSync(tmpImage, { force: true });
+  }
+}
+
+/** Remove a cached image and its manifest. @throws {UmlError} IMAGE_NOT_FOUND */
+export function removeImage(paths: HostPaths, name: string): ImageRecord {
+  const rec = findImage(paths, name);
+  if (!rec) {
+    throw new UmlError('IMAGE_NOT_FOUND', `no cached image called ${quote(name)}`, {
+      hint: 'run `umlkit image ls` to list images',
+    });
+  }
+  rmSync(rec.path, { force: true });
+  rmSync(manifestPath(paths, name), { force: true });
+  return rec;
+}
+
+/** What `--image NAME|PATH` points at: a path (anything with a slash, or an existing file) or a name. */
+export function imageArgIsPath(arg: string): boolean {
+  return arg.includes('/') || (existsSync(arg) && statSync(arg).isFile());
+}
+
+export const resolveImagePath = (arg: string, cwd: string): string => resolve(cwd, arg);

@@ -1,0 +1,113 @@
+// Starts a UML kernel as its own process group and keeps what it prints: the guest console (fd 1)
+// and UML's host-side diagnostics (fd 2) go to one console log plus a small in-memory tail.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Duplex } from 'node:stream';
+
+export interface KernelProcessOptions {
+  readonly kernelPath: string;
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly consoleLogPath: string;
+  /** Lines kept in memory for error messages. */
+  readonly tailLines?: number;
+}
+
+export interface KernelExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** The agent line is the kernel's fd 3: a socketpair, so both directions run over one descriptor. */
+export const AGENT_LINE_FD = 3;
+
+export class KernelProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly agentLine: Duplex;
+  readonly exited: Promise<KernelExit>;
+  private readonly log: WriteStream;
+  private readonly tail: string[] = [];
+  private partial = '';
+  private exitInfo: KernelExit | undefined;
+
+  constructor(private readonly options: KernelProcessOptions) {
+    this.log = createWriteStream(options.consoleLogPath, { flags: 'a', mode: 0o600 });
+    // detached: UML becomes a process-group leader, so one kill(-pid) reaches all of its helper processes.
+    this.child = spawn(options.kernelPath, options.argv, {
+      detached: true,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    if (this.child.pid === undefined) throw new Error(`could not start ${options.kernelPath}`);
+    this.pid = this.child.pid;
+    this.agentLine = this.child.stdio[AGENT_LINE_FD] as Duplex;
+    this.child.stdout?.on('data', (d: Buffer) => this.record(d));
+    this.child.stderr?.on('data', (d: Buffer) => this.record(d));
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+      this.child.on('error', () => {
+        this.exitInfo = { code: 127, signal: null };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  private record(data: Buffer): void {
+    this.log.write(data);
+    const lines = (this.partial + data.toString('utf8')).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      this.tail.push(line.replace(/\r$/, ''));
+      if (this.tail.length > (this.options.tailLines ?? 40)) this.tail.shift();
+    }
+  }
+
+  /** The last console lines, for error messages. */
+  consoleTail(count = 20): string[] {
+    const lines = this.partial ? [...this.tail, this.partial] : [...this.tail];
+    return lines.slice(-count);
+  }
+
+  consoleText(): string {
+    return this.consoleTail(1000).join('\n');
+  }
+
+  /** Kill every process of the machine (UML helpers included) at once. */
+  killGroup(signal: NodeJS.Signals = 'SIGKILL'): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+
+  /** Wait for exit, killing the group after `graceMs`; then wait for the console streams to end. */
+  async waitOrKill(graceMs: number): Promise<KernelExit> {
+    let timer: NodeJS.Timeout | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.killGroup('SIGKILL');
+        resolve();
+      }, graceMs);
+    });
+    await Promise.race([this.exited, killed]);
+    clearTimeout(timer);
+    const exit = await this.exited;
+    // UML's helpers share the group; a kill after the leader's exit reaps any that linger (SIGKILL case).
+    this.killGroup('SIGKILL');
+    await new Promise<void>((resolve) => this.log.end(resolve));
+    return exit;
+  }
+
+  get consoleLogPath(): string {
+    return this.options.consoleLogPath;
+  }
+}

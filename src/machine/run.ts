@@ -1,0 +1,255 @@
+// An ephemeral machine: boot on a fresh overlay of a read-only image, run one command through the agent,
+// power off, clean up. This is `umlkit run` as a library function.
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { ExecRequest } from '../core/agent-protocol.ts';
+import type { DiskSpec } from '../core/disk-spec.ts';
+import { quote, UmlError } from '../core/errors.ts';
+import { kernelArgv } from '../core/kernel-argv.ts';
+import { acquireDiskLocks } from '../host/disk-lock.ts';
+import { checkDiskFile } from '../host/file-checks.ts';
+import { chooseGuestRamDir } from '../host/guest-ram-dir.ts';
+import type { Kernel } from '../host/kernel.ts';
+import { INITRAMFS_PATH, kernelEnv } from '../host/kernel-env.ts';
+import { AGENT_LINE_FD, KernelProcess } from '../host/kernel-process.ts';
+import type { HostPaths } from '../host/paths.ts';
+import { currentProcessIdentity, processStartTime } from '../host/process-identity.ts';
+import { createRunDir, type RunOwner, sweepStaleRunDirs, writeOwner } from '../host/run-dir.ts';
+import { type AgentFailure, AgentLink, type Session } from './agent-link.ts';
+import { bootFailureError } from './boot-failure.ts';
+
+export interface RunRequest {
+  readonly kernel: Kernel;
+  readonly imagePath: string;
+  readonly memoryBytes: number;
+  readonly disks: readonly DiskSpec[];
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly workdir: string;
+  readonly tty: boolean;
+  readonly rows?: number;
+  readonly cols?: number;
+  readonly timeoutMs?: number;
+  readonly bootTimeoutMs: number;
+  readonly keep: boolean;
+  readonly stdin?: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly paths: HostPaths;
+  readonly signal?: AbortSignal;
+  /** Called once the command runs, e.g. to forward terminal resizes. */
+  readonly onSession?: (session: Session) => void;
+  readonly onPhase?: (phase: RunPhase) => void;
+}
+
+export type RunPhase = 'booting' | 'running' | 'powering-off' | 'done';
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly machineId: string;
+  /** With `keep`: the overlay that holds everything the guest wrote to its root disk. */
+  readonly keptOverlay?: string;
+  readonly timingsMs: { readonly boot: number; readonly command: number; readonly powerOff: number };
+}
+
+const POWER_OFF_GRACE_MS = 10_000;
+
+function describeFailure(f: AgentFailure, argv0: string): string {
+  if (f.stage === 'exec' && f.errno === 2) return `umlkit: ${quote(argv0)}: command not found in the guest\n`;
+  if (f.stage === 'exec' && f.errno === 13)
+    return `umlkit: ${quote(argv0)}: permission denied in the guest\n`;
+  if (f.stage === 'chdir')
+    return `umlkit: cannot change to directory ${quote(f.detail)} in the guest: ${f.message}\n`;
+  return `umlkit: the guest agent failed at ${f.stage}: ${f.message}${f.detail ? ` (${f.detail})` : ''}\n`;
+}
+
+export async function runMachine(req: RunRequest): Promise<RunResult> {
+  checkDiskFile(req.imagePath, false, 'image');
+  for (const d of req.disks) checkDiskFile(d.path, !d.readonly, 'disk');
+  if (!existsSync(INITRAMFS_PATH)) {
+    throw new UmlError('INTERNAL', `the agent initramfs ${quote(INITRAMFS_PATH)} is missing`, {
+      hint: 'run `npm run build`',
+    });
+  }
+  const ramDir = chooseGuestRamDir(
+    [req.paths.runtimeDir, '/dev/shm', '/tmp', req.paths.cacheDir].filter((d) => existsSync(d)),
+  );
+  if (!ramDir) {
+    throw new UmlError('HOST_UNSUITABLE', 'no writable, exec-able directory for guest memory', {
+      hint: 'run `umlkit doctor`',
+    });
+  }
+
+  const id = `run-${randomBytes(4).toString('hex')}`;
+  sweepStaleRunDirs(req.paths.runtimeDir);
+  const owner: RunOwner = { version: 1, owner: currentProcessIdentity() };
+  const runDir = createRunDir(req.paths.runtimeDir, id, owner);
+  const overlayDir = req.keep ? join(req.paths.stateDir, 'overlays') : runDir;
+  mkdirSync(overlayDir, { recursive: true, mode: 0o700 });
+  const overlay = join(overlayDir, `${id}.cow`);
+  const consoleLog = join(runDir, 'console.log');
+
+  let releaseLocks: (() => void) | undefined;
+  let kernel: KernelProcess | undefined;
+  let succeeded = false;
+  const t0 = performance.now();
+  try {
+    releaseLocks = acquireDiskLocks(
+      req.paths.stateDir,
+      [
+        { path: req.imagePath, mode: 'ro' },
+        ...req.disks.map((d) => ({ path: d.path, mode: d.readonly ? ('ro' as const) : ('rw' as const) })),
+      ],
+      { ...owner.owner, machine: id },
+    );
+    const argv = kernelArgv({
+      umid: id,
+      umlDir: runDir,
+      memoryBytes: req.memoryBytes,
+      root: { kind: 'overlay', overlay, base: req.imagePath },
+      disks: req.disks,
+      initrd: INITRAMFS_PATH,
+      agentFd: AGENT_LINE_FD,
+      mode: 'run',
+    });
+    req.onPhase?.('booting');
+    kernel = new KernelProcess({
+      kernelPath: req.kernel.path,
+      argv,
+      env: kernelEnv(req.kernel.path, ramDir.dir, runDir),
+      consoleLogPath: consoleLog,
+    });
+    const startTime = processStartTime(kernel.pid);
+    if (startTime !== undefined) writeOwner(runDir, { ...owner, kernel: { pid: kernel.pid, startTime } });
+    const link = new AgentLink(kernel.agentLine);
+
+    const aborted = abortPromise(req.signal);
+    const bootTimer = timer(req.bootTimeoutMs);
+    const first = await Promise.race([
+      link.hello.then(
+        () => 'hello' as const,
+        () => 'closed' as const,
+      ),
+      kernel.exited.then(() => 'exited' as const),
+      bootTimer.promise.then(() => 'timeout' as const),
+      aborted.promise.then(() => 'aborted' as const),
+    ]);
+    bootTimer.cancel();
+    if (first !== 'hello') {
+      if (first === 'aborted') throw interrupted();
+      kernel.killGroup('SIGKILL');
+      const exit = await kernel.waitOrKill(2000);
+      throw bootFailureError(
+        first === 'timeout' ? 'timeout' : 'exited',
+        exit,
+        kernel,
+        req.bootTimeoutMs,
+        preservedLog(req.paths, id),
+      );
+    }
+    const bootMs = performance.now() - t0;
+    if (link.bootFailures.length > 0) {
+      const f = link.bootFailures[0] as AgentFailure;
+      await kernel.waitOrKill(5000);
+      throw new UmlError(
+        'IMAGE_UNREADABLE',
+        `the guest could not mount image ${quote(req.imagePath)} as its root: ${f.message}`,
+        {
+          hint: 'the image must hold a filesystem the kernel knows (ext4, ext3, ext2); check it with `e2fsck -fn`',
+        },
+      );
+    }
+
+    req.onPhase?.('running');
+    const request: ExecRequest = {
+      argv: req.argv,
+      env: req.env,
+      cwd: req.workdir,
+      tty: req.tty,
+      rows: req.rows ?? 24,
+      cols: req.cols ?? 80,
+    };
+    const session = link.exec(request, { stdout: req.stdout, stderr: req.stderr });
+    if (req.stdin) session.pipeStdin(req.stdin);
+    else session.endStdin();
+    req.onSession?.(session);
+    const runTimer = req.timeoutMs ? timer(req.timeoutMs) : undefined;
+    const outcome = await Promise.race([
+      session.exit.then((e) => ({ kind: 'exit' as const, exit: e })),
+      kernel.exited.then(() => ({ kind: 'kernel-exited' as const })),
+      aborted.promise.then(() => ({ kind: 'aborted' as const })),
+      ...(runTimer ? [runTimer.promise.then(() => ({ kind: 'timeout' as const }))] : []),
+    ]);
+    runTimer?.cancel();
+    const commandMs = performance.now() - t0 - bootMs;
+    if (outcome.kind === 'aborted') throw interrupted();
+    if (outcome.kind === 'kernel-exited') {
+      const exit = await kernel.waitOrKill(1000);
+      throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
+    }
+    if (outcome.kind === 'timeout') {
+      throw new UmlError(
+        'RUN_TIMEOUT',
+        `the command ${quote(req.argv.join(' '))} did not finish within ${(req.timeoutMs ?? 0) / 1000} s`,
+        {
+          hint: 'raise --timeout, or check what the command waits for',
+          exitCode: 124,
+        },
+      );
+    }
+    for (const f of outcome.exit.failures) {
+      if (f.stage !== 'line') req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
+    }
+    req.onPhase?.('powering-off');
+    const tOff = performance.now();
+    link.powerOff(outcome.exit.code);
+    await kernel.waitOrKill(POWER_OFF_GRACE_MS);
+    succeeded = true;
+    req.onPhase?.('done');
+    return {
+      exitCode: outcome.exit.code,
+      machineId: id,
+      ...(req.keep ? { keptOverlay: overlay } : {}),
+      timingsMs: { boot: bootMs, command: commandMs, powerOff: performance.now() - tOff },
+    };
+  } finally {
+    if (kernel && !kernel.hasExited) {
+      kernel.killGroup('SIGTERM');
+      await kernel.waitOrKill(2000);
+    }
+    if (!succeeded && existsSync(consoleLog)) {
+      mkdirSync(join(req.paths.stateDir, 'logs'), { recursive: true, mode: 0o700 });
+      copyFileSync(consoleLog, preservedLog(req.paths, id));
+    }
+    releaseLocks?.();
+    if (req.keep && !succeeded) rmSync(overlay, { force: true });
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+const preservedLog = (paths: HostPaths, id: string): string =>
+  join(paths.stateDir, 'logs', `${id}.console.log`);
+
+function interrupted(): UmlError {
+  return new UmlError('INTERRUPTED', 'interrupted: the machine was stopped', { exitCode: 130 });
+}
+
+function timer(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let handle: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    handle = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(handle) };
+}
+
+function abortPromise(signal: AbortSignal | undefined): { promise: Promise<void> } {
+  if (!signal) return { promise: new Promise(() => {}) };
+  return {
+    promise: new Promise((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    }),
+  };
+}
