@@ -36,7 +36,13 @@ export function encodeCpio(entries: readonly CpioEntry[]): Uint8Array {
       0, // check
     ];
     const header = encoder.encode(`070701${fields.map(hex8).join('')}`);
-    chunks.push(header, name, new Uint8Array(pad4(header.length + name.length)), data, new Uint8Array(pad4(data.length)));
+    chunks.push(
+      header,
+      name,
+      new Uint8Array(pad4(header.length + name.length)),
+      data,
+      new Uint8Array(pad4(data.length)),
+    );
   };
   for (const entry of entries) add(entry);
   add({ path: 'TRAILER!!!', mode: 0 });
