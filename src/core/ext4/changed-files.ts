@@ -2,7 +2,7 @@
 // blocks the overlay wrote (base vs base+overlay), then names the changed inodes by walking the directories.
 // ext4 updates an inode's mtime/ctime on every write, so a changed file always shows in its inode record.
 import { namesOf, type TreeReader } from './directory.ts';
-import { compareInodeRecords, decodeInode, fileType, isLive } from './inode.ts';
+import { compareInodeRecords, decodeInode, fileType, isLive, isReused } from './inode.ts';
 import {
   decodeSuperblock,
   type Ext4Geometry,
@@ -80,8 +80,8 @@ export function changedFiles(
     .map((start, group) => ({ start, group }))
     .filter((t) => t.start > 0)
     .sort((a, b) => a.start - b.start);
-  const changes = new Map<number, ChangedFile['change']>();
-  const types = new Map<number, ChangedFile['type']>();
+  // Keyed by inode and view: a reused inode is a removed file (named in the base) and an added one.
+  const changes: { ino: number; change: ChangedFile['change']; type: ChangedFile['type'] }[] = [];
   let accessedOnly = 0;
   let t = 0;
   for (const block of changedBlocks) {
@@ -102,29 +102,42 @@ export function changedFiles(
       }
       const a = decodeInode(before);
       const b = decodeInode(now);
-      const change = isLive(a) ? (isLive(b) ? 'modified' : 'removed') : isLive(b) ? 'added' : undefined;
-      if (!change) continue; // dead before and after: a freed inode's record was rewritten
-      changes.set(ino, change);
-      types.set(ino, fileType(change === 'removed' ? a.mode : b.mode));
+      const wasLive = isLive(a);
+      const nowLive = isLive(b);
+      if (wasLive && nowLive && isReused(a, b)) {
+        changes.push(
+          { ino, change: 'removed', type: fileType(a.mode) },
+          { ino, change: 'added', type: fileType(b.mode) },
+        );
+      } else if (wasLive || nowLive) {
+        const change = wasLive ? (nowLive ? 'modified' : 'removed') : 'added';
+        changes.push({ ino, change, type: fileType(change === 'removed' ? a.mode : b.mode) });
+      }
+      // Dead before and after: a freed inode's record was rewritten; nothing to report.
     }
   }
-  const inMerged = new Set([...changes].filter(([, c]) => c !== 'removed').map(([i]) => i));
-  const mergedNames = namesOf(mergedTree, inMerged);
-  const inBase = new Set(
-    [...changes]
-      .filter(([i, c]) => c === 'removed' || (c === 'modified' && !mergedNames.has(i)))
-      .map(([i]) => i),
+  const mergedNames = namesOf(
+    mergedTree,
+    new Set(changes.filter((c) => c.change !== 'removed').map((c) => c.ino)),
   );
-  const baseNames = namesOf(baseTree, inBase);
+  const baseNames = namesOf(
+    baseTree,
+    new Set(
+      changes
+        .filter((c) => c.change === 'removed' || (c.change === 'modified' && !mergedNames.has(c.ino)))
+        .map((c) => c.ino),
+    ),
+  );
   const files: ChangedFile[] = [];
   let unnamed = 0;
-  for (const [inode, change] of changes) {
-    const path = mergedNames.get(inode) ?? baseNames.get(inode);
+  for (const c of changes) {
+    const path =
+      c.change === 'removed' ? baseNames.get(c.ino) : (mergedNames.get(c.ino) ?? baseNames.get(c.ino));
     if (path === undefined) {
       unnamed++;
       continue;
     }
-    files.push({ path, inode, change, type: types.get(inode) ?? 'other' });
+    files.push({ path, inode: c.ino, change: c.change, type: c.type });
   }
   files.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   return { kind: 'ext', blockSize: g.blockSize, files, accessedOnly, unnamed };

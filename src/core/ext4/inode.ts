@@ -9,6 +9,10 @@ export interface Ext4Inode {
   readonly dtime: number;
   /** The 60 bytes of i_block: extent root, block map, or inline data. */
   readonly iBlock: Uint8Array;
+  /** i_generation: set anew each time the inode number is handed out. */
+  readonly generation: number;
+  /** i_crtime seconds when the record has room for it, else 0. */
+  readonly crtime: number;
 }
 
 export const S_IFMT = 0o170000;
@@ -29,8 +33,17 @@ export function decodeInode(bytes: Uint8Array): Ext4Inode {
     links: v.getUint16(0x1a, true),
     flags: v.getUint32(0x20, true),
     iBlock: bytes.subarray(0x28, 0x28 + 60),
+    generation: v.getUint32(0x64, true),
+    // i_extra_isize says how much of the record past 128 bytes is in use; crtime lives at 0x90.
+    crtime: bytes.length >= 0x98 && 128 + v.getUint16(0x80, true) >= 0x98 ? v.getUint32(0x90, true) : 0,
   };
 }
+
+/** The same inode number now belongs to another file: it was freed and handed out again. */
+export const isReused = (before: Ext4Inode, after: Ext4Inode): boolean =>
+  before.generation !== after.generation ||
+  before.crtime !== after.crtime ||
+  (before.mode & S_IFMT) !== (after.mode & S_IFMT);
 
 export const isLive = (i: Ext4Inode): boolean => i.links > 0 && i.mode !== 0 && i.dtime === 0;
 
