@@ -14,6 +14,56 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/run.ts'),
   },
   {
+    name: 'demo',
+    summary: 'the seed walkthrough: a disk written in a guest, read on the host',
+    load: () => import('./commands/demo.ts'),
+  },
+  {
+    name: 'doctor',
+    summary: 'check that this host can run machines, and say how to fix what is missing',
+    load: () => import('./commands/doctor.ts'),
+  },
+  {
+    name: 'kernel install',
+    summary: "fetch Debian's user-mode-linux kernel into your cache (no root)",
+    load: () => import('./commands/kernel-install.ts'),
+  },
+  {
+    name: 'kernel ls',
+    summary: 'list the kernels umlkit can use',
+    load: () => import('./commands/kernel-ls.ts'),
+  },
+  {
+    name: 'image build',
+    summary: 'build a root filesystem image (busybox) into your cache',
+    load: () => import('./commands/image-build.ts'),
+  },
+  {
+    name: 'image ls',
+    summary: 'list cached images',
+    load: () => import('./commands/image-ls.ts'),
+  },
+  {
+    name: 'image rm',
+    summary: 'remove cached images',
+    load: () => import('./commands/image-rm.ts'),
+  },
+  {
+    name: 'disk create',
+    summary: 'create a disk image, optionally filled from a host directory',
+    load: () => import('./commands/disk-create.ts'),
+  },
+  {
+    name: 'disk ls',
+    summary: 'list a directory inside a disk image, from the host',
+    load: () => import('./commands/disk-ls.ts'),
+  },
+  {
+    name: 'disk cat',
+    summary: 'print a file inside a disk image, from the host',
+    load: () => import('./commands/disk-cat.ts'),
+  },
+  {
     name: 'mconsole',
     summary: 'send a management-console command to a running machine (as uml_mconsole)',
     load: () => import('./commands/mconsole.ts'),

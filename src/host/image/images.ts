@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { quote, UmlError } from '../../core/errors.ts';
+import { findDiskHolders } from '../disk-lock.ts';
 import { readElfInfo } from '../elf.ts';
 import type { HostPaths } from '../paths.ts';
 import { requireTool, runTool } from '../tool.ts';
@@ -208,6 +209,16 @@ export function removeImage(paths: HostPaths, name: string): ImageRecord {
     throw new UmlError('IMAGE_NOT_FOUND', `no cached image called ${quote(name)}`, {
       hint: 'run `umlkit image ls` to list images',
     });
+  }
+  const holder = findDiskHolders(paths.stateDir, rec.path)[0];
+  if (holder) {
+    throw new UmlError(
+      'DISK_IN_USE',
+      `image ${quote(name)} is in use by machine ${quote(holder.machine)} (pid ${holder.pid})`,
+      {
+        hint: 'stop that machine first',
+      },
+    );
   }
   rmSync(rec.path, { force: true });
   rmSync(manifestPath(paths, name), { force: true });
