@@ -104,7 +104,7 @@ describe('interop with uml_moo', () => {
   ] as [CowHeaderKind, number][])(
     'reads a %s overlay (alignment %i) like uml_moo does',
     async (kind, alignment) => {
-      const { base, overlay } = setup('uml_mkcow');
+      const { overlay } = setup('uml_mkcow');
       const legacy = join(t.dir, `legacy-${kind}.cow`);
       writeFileSync(legacy, reencodeOverlay(readFileSync(overlay), kind, alignment));
       const info = inspectOverlay(legacy);
