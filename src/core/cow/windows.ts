@@ -1,6 +1,6 @@
 // Groups an overlay's dirty sectors into fixed windows, so merge and commit can move data in a few large I/Os
 // instead of one system call per sector (which is what makes uml_moo slow).
-import { dirtyRuns, type SectorRun } from './bitmap.ts';
+import { collectRuns, type SectorRun } from './bitmap.ts';
 
 export interface SectorWindow {
   readonly start: number;
@@ -35,7 +35,9 @@ export function* dirtyWindows(
   for (let start = 0; start < sectors; start += windowSectors) {
     const count = Math.min(windowSectors, sectors - start);
     if (!anyBitSet(bitmap, start, count)) continue;
-    yield { start, count, ...windowRuns(bitmap, start, count) };
+    const runs = windowRuns(bitmap, start, count);
+    // A set padding bit past the last sector makes anyBitSet true with nothing to do.
+    if (runs.dirty > 0) yield { start, count, ...runs };
   }
 }
 
@@ -48,13 +50,9 @@ function anyBitSet(bitmap: Uint8Array, start: number, count: number): boolean {
 
 function windowRuns(bitmap: Uint8Array, start: number, count: number): { runs: SectorRun[]; dirty: number } {
   const runs: SectorRun[] = [];
+  collectRuns(bitmap, start, start + count, runs);
   let dirty = 0;
-  // dirtyRuns over a sub-view: offsets inside it are relative to the window.
-  const view = bitmap.subarray(start >>> 3, Math.min(bitmap.length, (start + count + 7) >>> 3));
-  for (const r of dirtyRuns(view, count)) {
-    runs.push({ start: start + r.start, count: r.count });
-    dirty += r.count;
-  }
+  for (const r of runs) dirty += r.count;
   return { runs, dirty };
 }
 

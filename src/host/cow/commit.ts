@@ -1,9 +1,10 @@
 // Flattens base + overlay into a new standalone image (what `uml_moo COW NEW` does), sparse, written under a
 // temporary name and renamed into place only when complete. Neither input is modified.
-import { closeSync, constants, fsyncSync, ftruncateSync, linkSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, linkSync, openSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { sectorWindows, WINDOW_SECTORS } from '../../core/cow/windows.ts';
 import { quote, UmlError } from '../../core/errors.ts';
+import { backgroundFlush } from './background-flush.ts';
 import { fsyncDir } from './create.ts';
 import { assertNotInUse } from './in-use.ts';
 import { readJournal } from './merge-journal.ts';
@@ -82,6 +83,7 @@ export async function commitOverlay(
     const buf = Buffer.alloc(WINDOW_SECTORS * ss);
     const data = Buffer.alloc(WINDOW_SECTORS * ss);
     let lastYield = performance.now();
+    const flush = backgroundFlush(fd);
     for (const w of sectorWindows(overlay.bitmap, layout.sectors)) {
       const pos = w.start * ss;
       const len = Math.min(w.count * ss, size - pos);
@@ -103,6 +105,7 @@ export async function commitOverlay(
       }
       // The new file is one hole until written: skipping zero blocks keeps it as sparse as it can be.
       writeKeptBlocks(fd, buf, len, pos, tmp, (s, e) => !isZeroRange(buf, s, e));
+      flush.wrote(len);
       if (performance.now() - lastYield > 50) {
         options.onProgress?.(pos + len, size);
         await new Promise((r) => setImmediate(r));
@@ -110,7 +113,7 @@ export async function commitOverlay(
       }
     }
     ftruncateSync(fd, size);
-    fsyncSync(fd);
+    await flush.finish();
     closeSync(fd);
     fd = undefined;
     try {

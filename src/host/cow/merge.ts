@@ -2,10 +2,12 @@
 // interruption can be finished by running the merge again. The only code in umlkit that writes a base.
 import { fsyncSync, futimesSync, mkdirSync } from 'node:fs';
 import { checkBase } from '../../core/cow/backing-check.ts';
+import type { SectorRun } from '../../core/cow/bitmap.ts';
 import { chooseMergeMode, dirtyWindows, WINDOW_SECTORS } from '../../core/cow/windows.ts';
 import { quote, UmlError } from '../../core/errors.ts';
 import { acquireDiskLocks } from '../disk-lock.ts';
 import { currentProcessIdentity } from '../process-identity.ts';
+import { backgroundFlush } from './background-flush.ts';
 import { assertNotInUse } from './in-use.ts';
 import { type MergeJournal, readJournal, removeJournal, writeJournal } from './merge-journal.ts';
 import {
@@ -39,6 +41,9 @@ export interface MergeResult {
   readonly resumed: boolean;
   readonly elapsedMs: number;
 }
+
+/** Above this many runs in a window, the overlay's span is read once instead of run by run. */
+const SPAN_READ_RUNS = 32;
 
 const sameJournal = (j: MergeJournal, o: OpenedOverlay, b: OpenedBase): boolean =>
   j.overlayDev === o.dev &&
@@ -105,8 +110,10 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
         startedAt: new Date().toISOString(),
       });
     }
-    const writes = await copyIntoBase(overlay, base, options);
-    fsyncSync(base.fd);
+    const flush = backgroundFlush(base.fd);
+    const writes = await copyIntoBase(overlay, base, options, flush.wrote);
+    // Durable before the journal goes: a crash after that must never leave a half-merged base unmarked.
+    await flush.finish();
     // The base changed, so every other overlay of it must stop matching. Writing set its mtime to now; if
     // that is still the recorded second, the kernel's whole-second check could not tell, so step past it.
     const after = refreshBaseFacts(base);
@@ -134,6 +141,7 @@ async function copyIntoBase(
   overlay: OpenedOverlay,
   base: OpenedBase,
   options: MergeOptions,
+  wrote: (bytes: number) => void,
 ): Promise<number> {
   const { layout, header } = overlay;
   const ss = header.sectorSize;
@@ -149,11 +157,26 @@ async function copyIntoBase(
     const windowPos = w.start * ss;
     const windowLen = Math.min(w.count * ss, size - windowPos);
     if (chooseMergeMode(w) === 'runs') {
+      // Many runs: one read of the overlay's span beats one read per run; few runs: read just them.
+      const spanRead = w.runs.length > SPAN_READ_RUNS;
+      if (spanRead) {
+        const first = (w.runs[0] as SectorRun).start * ss;
+        const last = w.runs[w.runs.length - 1] as SectorRun;
+        const end = Math.min((last.start + last.count) * ss, size);
+        readFully(
+          overlay.fd,
+          data.subarray(first - windowPos, end - windowPos),
+          layout.dataOffset + first,
+          overlay.path,
+        );
+      }
       for (const r of w.runs) {
         const pos = r.start * ss;
         const len = Math.min(r.count * ss, size - pos);
-        readFully(overlay.fd, data.subarray(0, len), layout.dataOffset + pos, overlay.path);
-        writeAll(base.fd, data, 0, len, pos, base.path);
+        const at = spanRead ? pos - windowPos : 0;
+        if (!spanRead) readFully(overlay.fd, data.subarray(0, len), layout.dataOffset + pos, overlay.path);
+        writeAll(base.fd, data, at, len, pos, base.path);
+        wrote(len);
         writes++;
       }
     } else {
@@ -180,6 +203,7 @@ async function copyIntoBase(
       writes += writeKeptBlocks(base.fd, merged, windowLen, windowPos, base.path, (s, e) =>
         dirtyBlock[s / BLOCK_BYTES] === 1 ? true : !isZeroRange(merged, s, e),
       );
+      wrote(windowLen);
     }
     done += w.dirty;
     if (performance.now() - lastYield > 50) {
