@@ -634,8 +634,9 @@ int main(void) {
   if (mount_root(root_dev, root_type, &err) != 0) {
     logmsg("umlkit-agent: cannot mount root %s: %s\n", root_dev, strerror(err));
     if (line_fd >= 0) {
-      hello(mode);
+      // The failure goes first, so the host has it in hand by the time it sees the hello.
       send_error(0, "mount-root", err, root_dev);
+      hello(mode);
     }
     power_off(1);
   }

@@ -49,8 +49,10 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
         const width = Math.max(...group.map((c) => c.name.length));
         const list = group.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
         const known = argv[1] === undefined || argv[1] === '--help' || argv[1] === '-h';
-        (known ? ctx.stdout : ctx.stderr).write(`umlkit ${argv[0]} commands:\n${list}\n`);
-        if (known) return argv[1] === undefined ? 2 : 0;
+        if (known) {
+          ctx.stdout.write(`umlkit ${argv[0]} commands:\n${list}\n`);
+          return argv[1] === undefined ? 2 : 0;
+        }
         throw new UmlError('USAGE', `unknown command ${quote(`${argv[0]} ${argv[1]}`)}`, {
           hint: `one of: ${group.map((c) => c.name).join(', ')}`,
         });

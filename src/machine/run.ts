@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ExecRequest } from '../core/agent-protocol.ts';
-import type { DiskSpec } from '../core/disk-spec.ts';
+import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
 import { acquireDiskLocks } from '../host/disk-lock.ts';
@@ -66,6 +66,9 @@ function describeFailure(f: AgentFailure, argv0: string): string {
 }
 
 export async function runMachine(req: RunRequest): Promise<RunResult> {
+  // Syntax first: a path UML cannot parse is refused whether or not the file exists.
+  checkKernelPath(req.imagePath, 'image');
+  for (const d of req.disks) checkKernelPath(d.path, 'disk');
   checkDiskFile(req.imagePath, false, 'image');
   for (const d of req.disks) checkDiskFile(d.path, !d.readonly, 'disk');
   if (!existsSync(INITRAMFS_PATH)) {
