@@ -155,3 +155,20 @@ describe('cow diff', () => {
     expect(sha256(join(t.dir, 'flat.img'))).toBe(sha256(modified));
   });
 });
+
+describe('checkOverlayPair (before a boot)', () => {
+  it('accepts the recorded base, refuses another file of the same size and a changed base', async () => {
+    const { checkOverlayPair } = await import('../../src/host/cow/check-pair.ts');
+    const base = join(t.dir, 'base.img');
+    makeBase(base, 1 << 20);
+    const overlay = join(t.dir, 'o.cow');
+    createOverlay(overlay, base);
+    expect(() => checkOverlayPair(overlay, base)).not.toThrow();
+    sh('cp', ['-p', base, join(t.dir, 'twin.img')]);
+    expect(() => checkOverlayPair(overlay, join(t.dir, 'twin.img'))).toThrow(
+      expect.objectContaining({ code: 'COW_MISMATCH', hint: expect.stringContaining('umlkit cow rebase') }),
+    );
+    sh('touch', [base]);
+    expect(() => checkOverlayPair(overlay, base)).toThrow(expect.objectContaining({ code: 'COW_MISMATCH' }));
+  });
+});

@@ -1,6 +1,16 @@
 // The marker a merge leaves beside its overlay while it writes the base, so an interrupted merge can be
 // recognised, finished, and not mistaken for a base that changed behind the overlay's back.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface MergeJournal {
   readonly version: 1;
@@ -46,6 +56,14 @@ export function writeJournal(journal: MergeJournal): void {
     closeSync(fd);
   }
   renameSync(tmp, final);
+  // The rename itself must be on disk before the base changes, or a crash could keep base writes and lose
+  // the journal that explains them.
+  const dir = openSync(dirname(final), constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 export function removeJournal(overlay: string): void {
