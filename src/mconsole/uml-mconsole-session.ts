@@ -29,7 +29,7 @@ export interface SessionIo extends TargetContext {
  * @throws {UmlError} MCONSOLE_UNREACHABLE and the client's other errors.
  */
 export async function runUmlMconsoleLine(
-  client: MconsoleClient,
+  client: Pick<MconsoleClient, 'request'>,
   target: MconsoleTarget,
   line: string,
   io: SessionIo,
@@ -81,15 +81,18 @@ export async function runUmlMconsoleLine(
       return interrupt(target, io);
     default: {
       // umlfs lands here: it needs FUSE fd passing, which 6.1 does not serve anyway ("Unknown command").
-      const realDir = (dir: string): string | undefined => {
+      const realDir = (dir: string, quiet = false): string | undefined => {
         try {
           return realpathSync(dir);
         } catch {
-          io.warn(`absolutize : Can't cd to '${dir}'\n`);
+          if (!quiet) io.warn(`absolutize : Can't cd to '${dir}'\n`);
           return undefined;
         }
       };
-      return send(absolutizeConfig(line, (p) => umlMconsoleAbsolute(p, realpathSync(io.cwd), realDir)));
+      // The cwd as C's getcwd() reports it: the physical path.
+      const absolutize = (p: string): string | undefined =>
+        umlMconsoleAbsolute(p, realDir(io.cwd, true) ?? io.cwd, realDir);
+      return send(absolutizeConfig(line, absolutize));
     }
   }
 }
