@@ -1,8 +1,17 @@
 #!/usr/bin/env node
 // Builds everything `npm ci` needs: the TypeScript (dist/), the static guest agent, its initramfs and the
-// XSAVE ptrace shim. Each C piece is rebuilt only when its source is newer than its output.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+// XSAVE ptrace shim and the datagram-socket addon.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,33 +19,44 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'native');
 mkdirSync(out, { recursive: true });
 
-const stale = (target, ...sources) =>
-  !existsSync(target) || sources.some((s) => statSync(s).mtimeMs > statSync(target).mtimeMs);
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const hasGcc = spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
 
-function cc(target, sources, args) {
-  if (!stale(target, ...sources)) return;
-  try {
-    execFileSync('gcc', [...args, '-o', `${target}.tmp`, ...sources], { stdio: 'inherit' });
-  } catch {
-    console.error(
-      `error[TOOL_MISSING]: could not compile ${sources.join(' ')}\nhint: install a C toolchain: sudo apt-get install gcc libc6-dev`,
-    );
-    process.exit(1);
+// Each C piece is keyed by the hash of its source (a `.sha256` beside the output), not by mtimes, which a
+// fresh clone resets. Without gcc, the copies in native/prebuilt/ are used when built from the same source.
+function buildNative(name, source, args) {
+  const target = join(out, name);
+  const hash = sha256(source);
+  const marker = `${target}.sha256`;
+  if (existsSync(target) && existsSync(marker) && readFileSync(marker, 'utf8') === hash) return;
+  const prebuilt = join(root, 'native', 'prebuilt', name);
+  if (hasGcc) {
+    const r = spawnSync('gcc', [...args, '-o', `${target}.tmp`, source], { stdio: 'inherit' });
+    if (r.status !== 0) fail(`gcc could not compile ${source}`);
+    renameSync(`${target}.tmp`, target);
+  } else if (existsSync(prebuilt) && readFileSync(`${prebuilt}.sha256`, 'utf8') === hash) {
+    copyFileSync(prebuilt, target);
+    chmodSync(target, 0o755);
+  } else {
+    fail(`no C compiler to build ${source}, and no prebuilt copy for this source`);
   }
-  renameSync(`${target}.tmp`, target);
+  writeFileSync(marker, hash);
 }
 
-cc(join(out, 'umlkit-agent'), [join(root, 'native/agent/agent.c')], ['-static', '-O2', '-s', '-Wall']);
-cc(
-  join(out, 'fpfix.so'),
-  [join(root, 'native/fpfix/fpfix.c')],
-  ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-ldl'],
-);
-cc(
-  join(out, 'udg.node'),
-  [join(root, 'native/udg/udg.c')],
-  ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node'],
-);
+function fail(message) {
+  console.error(
+    `error[TOOL_MISSING]: ${message}\nhint: install a C toolchain: sudo apt-get install gcc libc6-dev`,
+  );
+  process.exit(1);
+}
+
+/** The native pieces: output name, source, gcc flags. */
+export const NATIVE = [
+  ['umlkit-agent', 'native/agent/agent.c', ['-static', '-O2', '-s', '-Wall']],
+  ['fpfix.so', 'native/fpfix/fpfix.c', ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-ldl']],
+  ['udg.node', 'native/udg/udg.c', ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node']],
+];
+for (const [name, source, args] of NATIVE) buildNative(name, join(root, source), args);
 
 execFileSync(
   process.execPath,
