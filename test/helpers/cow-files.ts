@@ -1,6 +1,6 @@
 // Test helpers that make real files: bases with known bytes, overlays with chosen sectors written (as the
 // kernel would write them), hashes, and temp dirs that clean themselves up.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -116,3 +116,29 @@ export function sh(cmd: string, args: string[], cwd?: string): string {
 /** uml_moo and uml_mkcow from uml-utilities; tests that compare against them need them installed. */
 export const UML_MKCOW = '/usr/bin/uml_mkcow';
 export const UML_MOO = '/usr/bin/uml_moo';
+
+/**
+ * A child process holding a POSIX (fcntl) lock on `path`, the kind UML takes on its disks. Perl is used
+ * because it is part of every Debian install; its `pack` lays out struct flock for x86-64.
+ */
+export async function holdPosixLock(
+  path: string,
+  mode: 'read' | 'write',
+): Promise<{ pid: number; release: () => void }> {
+  const type = mode === 'write' ? 'F_WRLCK' : 'F_RDLCK';
+  const open = mode === 'write' ? '+<' : '<';
+  const child = spawn(
+    'perl',
+    [
+      '-e',
+      `use Fcntl; open(my $f, "${open}", $ARGV[0]) or die "open: $!"; my $l = pack("s s x4 q q i x4", ${type}, SEEK_SET, 0, 0, 0); fcntl($f, F_SETLK, $l) or die "lock: $!"; $| = 1; print "locked\\n"; sleep 60`,
+      path,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+  });
+  return { pid: child.pid as number, release: () => child.kill('SIGKILL') };
+}

@@ -1,12 +1,12 @@
 // Overlay creation against uml_mkcow: the same bytes, sparse, instant, and the refusals.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isUmlError } from '../../src/core/errors.ts';
 import { createOverlay } from '../../src/host/cow/create.ts';
 import { inspectOverlay } from '../../src/host/cow/inspect.ts';
-import { makeBase, sh, tempDir, UML_MKCOW } from '../helpers/cow-files.ts';
+import { holdPosixLock, makeBase, sh, tempDir, UML_MKCOW } from '../helpers/cow-files.ts';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -87,25 +87,15 @@ describe('cow create', () => {
   it('refuses a base a process is writing (POSIX write lock, as UML takes)', async () => {
     const base = join(t.dir, 'base.img');
     makeBase(base, 1 << 20);
-    const holder = spawn(
-      'python3',
-      [
-        '-c',
-        `import fcntl,sys,time\nf=open(${JSON.stringify(base)},'r+')\nfcntl.lockf(f,fcntl.LOCK_EX)\nprint('locked',flush=True)\ntime.sleep(30)`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const holder = await holdPosixLock(base, 'write');
     try {
-      await new Promise<void>((r) => holder.stdout.once('data', () => r()));
-      try {
-        createOverlay(join(t.dir, 'x.cow'), base);
-        expect.unreachable();
-      } catch (e) {
-        expect(isUmlError(e, 'COW_IN_USE')).toBe(true);
-        expect((e as Error).message).toContain(`process ${holder.pid}`);
-      }
+      createOverlay(join(t.dir, 'x.cow'), base);
+      expect.unreachable();
+    } catch (e) {
+      expect(isUmlError(e, 'COW_IN_USE')).toBe(true);
+      expect((e as Error).message).toContain(`process ${holder.pid} (perl, POSIX write lock)`);
     } finally {
-      holder.kill('SIGKILL');
+      holder.release();
     }
   });
 });

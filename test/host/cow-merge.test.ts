@@ -13,7 +13,17 @@ import { journalPath } from '../../src/host/cow/merge-journal.ts';
 import { rebaseOverlay } from '../../src/host/cow/rebase.ts';
 import { acquireDiskLocks } from '../../src/host/disk-lock.ts';
 import { currentProcessIdentity } from '../../src/host/process-identity.ts';
-import { makeBase, mtimeOf, rng, sh, sha256, tempDir, UML_MOO, writeSectors } from '../helpers/cow-files.ts';
+import {
+  holdPosixLock,
+  makeBase,
+  mtimeOf,
+  rng,
+  sh,
+  sha256,
+  tempDir,
+  UML_MOO,
+  writeSectors,
+} from '../helpers/cow-files.ts';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -126,21 +136,13 @@ describe('cow merge', () => {
 
   it('refuses a base held by a running process (a UML kernel holds a POSIX lock)', async () => {
     const { base, overlay } = setup();
-    const holder = spawn(
-      'python3',
-      [
-        '-c',
-        `import fcntl,time\nf=open(${JSON.stringify(base)},'r')\nfcntl.lockf(f,fcntl.LOCK_SH)\nprint('ok',flush=True)\ntime.sleep(30)`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const holder = await holdPosixLock(base, 'read');
     try {
-      await new Promise<void>((r) => holder.stdout.once('data', () => r()));
       const e = await failure(mergeOverlay(overlay));
       expect(e.code).toBe('COW_IN_USE');
-      expect(e.message).toContain(`process ${holder.pid} (python3`);
+      expect(e.message).toContain(`process ${holder.pid} (perl, POSIX read lock)`);
     } finally {
-      holder.kill('SIGKILL');
+      holder.release();
     }
   });
 
