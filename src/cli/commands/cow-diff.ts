@@ -43,7 +43,8 @@ export const command: Command = {
         const fs = d.filesystem;
         lines.push(`files changed (ext, ${fs.blockSize}-byte blocks): ${fs.files.length}`);
         const mark = { added: 'A', removed: 'D', modified: 'M' } as const;
-        for (const f of fs.files) lines.push(`  ${mark[f.change]} ${f.path}${f.type === 'dir' ? '/' : ''}`);
+        for (const f of fs.files)
+          lines.push(`  ${mark[f.change]} ${f.path}${f.type === 'dir' && f.path !== '/' ? '/' : ''}`);
         if (fs.accessedOnly) lines.push(`  (${fs.accessedOnly} more only had their access time updated)`);
         if (fs.unnamed) lines.push(`  (${fs.unnamed} changed inodes have no name in either view)`);
       }

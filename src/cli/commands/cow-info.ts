@@ -26,7 +26,10 @@ export const command: Command = {
     const rows: string[][] = [
       ['field', 'value'],
       ['overlay', info.overlay],
-      ['format', `COW v${info.version} (${info.layout}, ${info.byteOrder}-endian magic)`],
+      [
+        'format',
+        `COW v${info.version}${info.layout === 'v3-broken' ? ' (old 64-bit layout)' : ''}, ${info.byteOrder}-endian`,
+      ],
       ['base', b.path],
       ['base status', b.status],
       ['base size', `recorded ${size(b.recordedSizeBytes)}, actual ${size(b.actualSizeBytes)}`],
