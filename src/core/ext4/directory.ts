@@ -41,19 +41,27 @@ export function namesOf(
   reader: TreeReader,
   wanted: ReadonlySet<number>,
   maxDirs = 100_000,
+  maxBlockReads = 1 << 18,
 ): Map<number, string> {
   const names = new Map<number, string>();
   if (wanted.has(2)) names.set(2, '/');
   const seen = new Set<number>([2]);
   const queue: [number, string][] = [[2, '']];
   let dirs = 0;
-  while (queue.length > 0 && names.size < wanted.size && dirs++ < maxDirs) {
+  // A budget of block reads bounds the walk on a damaged or hostile image; past it, names stay unknown.
+  const budget = { left: maxBlockReads };
+  const counted: TreeReader = {
+    blockSize: reader.blockSize,
+    readInode: (n) => reader.readInode(n),
+    readBlock: (b) => (budget.left-- > 0 ? reader.readBlock(b) : undefined),
+  };
+  while (queue.length > 0 && names.size < wanted.size && dirs++ < maxDirs && budget.left > 0) {
     const [ino, path] = queue.shift() as [number, string];
     const raw = reader.readInode(ino);
     if (!raw) continue;
     const inode = decodeInode(raw);
     if ((inode.mode & S_IFMT) !== S_IFDIR) continue;
-    for (const entry of dirEntries(inode, reader)) {
+    for (const entry of dirEntries(inode, counted)) {
       const child = `${path}/${entry.name}`;
       if (wanted.has(entry.inode) && !names.has(entry.inode)) names.set(entry.inode, child);
       if (!seen.has(entry.inode)) {

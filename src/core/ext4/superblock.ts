@@ -45,8 +45,15 @@ export function decodeSuperblock(sb: Uint8Array): Ext4Geometry | undefined {
     inodesPerGroup > 0 &&
     blocksCount > 0 &&
     descSize >= 32 &&
-    descSize <= 1024;
+    descSize <= 1024 &&
+    // Each group's block and inode bitmaps are one block, which bounds both per-group counts.
+    blocksPerGroup <= 8 * blockSize &&
+    inodesPerGroup <= 8 * blockSize;
   if (!sane) return undefined;
+  const groups = Math.ceil((blocksCount - v.getUint32(20, true)) / blocksPerGroup);
+  // 2^18 groups is a 32 TiB filesystem of 4 KiB blocks; more is a damaged or hostile superblock, and we would
+  // read its whole descriptor table.
+  if (!(groups > 0 && groups <= 2 ** 18)) return undefined;
   return {
     blockSize,
     blocksCount,
@@ -56,7 +63,7 @@ export function decodeSuperblock(sb: Uint8Array): Ext4Geometry | undefined {
     inodeSize,
     firstDataBlock: v.getUint32(20, true),
     firstIno,
-    groups: Math.ceil((blocksCount - v.getUint32(20, true)) / blocksPerGroup),
+    groups,
     descSize,
     is64bit,
     metaBg: (incompat & INCOMPAT_META_BG) !== 0,
