@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     retry: 0,
+    // Guest files boot real kernels: two at a time on this 2-core host. (One value for every project:
+    // vitest refuses projects with different worker counts in one run.)
+    maxWorkers: 2,
     projects: [
       { test: { name: 'unit', include: ['src/**/*.test.ts'], testTimeout: 60_000 } },
       { test: { name: 'host', include: ['test/host/**/*.test.ts'], testTimeout: 60_000 } },
@@ -15,7 +18,6 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: true,
-          maxWorkers: 2,
           globalSetup: ['test/guest/global-setup.ts'],
         },
       },
