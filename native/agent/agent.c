@@ -569,11 +569,16 @@ static void serve(int sigfd) {
     if (fds[0].revents) {
       ssize_t n = read(line_fd, buf + used, sizeof buf - used);
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-        // The host end closed: nobody is left to serve. A run machine powers off; a booted one keeps
-        // its own init running and the agent waits for the line to come back.
-        if (run_mode) power_off(1);
-        sleep(1);
-        continue;
+        // The host end closed: the machine's owner (the CLI of a run, or the supervisor) is gone, and
+        // with it the console and every way in. Power off rather than linger as an orphan; a booted
+        // guest first gets its init's own shutdown (SIGUSR2: busybox, SIGRTMIN+4: systemd; init
+        // ignores the one it has no handler for).
+        if (!run_mode) {
+          kill(1, SIGUSR2);
+          kill(1, SIGRTMIN + 4);
+          sleep(10);
+        }
+        power_off(1);
       }
       if (n > 0) used += (size_t)n;
       size_t at = 0;

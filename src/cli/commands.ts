@@ -5,13 +5,91 @@ export interface CommandEntry {
   readonly name: string;
   readonly summary: string;
   readonly load: () => Promise<{ command: Command }>;
+  /** Internal commands are runnable but not listed in help. */
+  readonly hidden?: boolean;
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'supervise',
+    summary: 'internal: the supervisor of one machine',
+    hidden: true,
+    load: () => import('./commands/supervise.ts'),
+  },
+  {
     name: 'run',
     summary: 'boot an ephemeral machine, run a command in it, power off',
     load: () => import('./commands/run.ts'),
+  },
+  {
+    name: 'create',
+    summary: 'create a named machine (its overlay keeps its changes across restarts)',
+    load: () => import('./commands/create.ts'),
+  },
+  {
+    name: 'start',
+    summary: 'start machines and wait until they are ready',
+    load: () => import('./commands/start.ts'),
+  },
+  {
+    name: 'stop',
+    summary: 'stop machines: their init shuts down cleanly, forced after --time',
+    load: () => import('./commands/stop.ts'),
+  },
+  {
+    name: 'restart',
+    summary: 'stop and start machines',
+    load: () => import('./commands/restart.ts'),
+  },
+  {
+    name: 'kill',
+    summary: 'kill machines at once (no clean shutdown)',
+    load: () => import('./commands/kill.ts'),
+  },
+  {
+    name: 'rm',
+    summary: 'remove machines (and everything they wrote to their root disk)',
+    load: () => import('./commands/rm.ts'),
+  },
+  {
+    name: 'ls',
+    summary: 'list machines and their status',
+    load: () => import('./commands/ls.ts'),
+  },
+  {
+    name: 'inspect',
+    summary: 'show everything about machines',
+    load: () => import('./commands/inspect.ts'),
+  },
+  {
+    name: 'logs',
+    summary: "print a machine's console log",
+    load: () => import('./commands/logs.ts'),
+  },
+  {
+    name: 'console',
+    summary: "attach to a running machine's console (Ctrl-] detaches)",
+    load: () => import('./commands/console.ts'),
+  },
+  {
+    name: 'exec',
+    summary: 'run a command in a running machine',
+    load: () => import('./commands/exec.ts'),
+  },
+  {
+    name: 'pause',
+    summary: 'freeze machines (the guest makes no progress until resume)',
+    load: () => import('./commands/pause.ts'),
+  },
+  {
+    name: 'resume',
+    summary: 'resume paused machines',
+    load: () => import('./commands/resume.ts'),
+  },
+  {
+    name: 'boot',
+    summary: "boot an image's own init with the console on this terminal",
+    load: () => import('./commands/boot.ts'),
   },
   {
     name: 'demo',

@@ -8,14 +8,15 @@ import { parseCommandArgs, renderHelp } from './parse-args.ts';
 const VERSION = '0.1.0';
 
 function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const visible = COMMANDS.filter((c) => !c.hidden);
+  const width = Math.max(...visible.map((c) => c.name.length));
   return [
     'umlkit — run User Mode Linux machines as ordinary, unprivileged processes',
     '',
     'Usage: umlkit COMMAND [OPTIONS]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...visible.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Start here:',
     '  umlkit doctor                 check the host',

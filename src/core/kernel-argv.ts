@@ -16,6 +16,13 @@ export interface MachinePlan {
   /** fd (in the kernel's process) of the agent line; becomes ttyS1 in the guest. */
   readonly agentFd: number;
   readonly mode: 'run' | 'boot';
+  /**
+   * Console input from the kernel's fd 0 (long-lived machines, whose supervisor keeps that pipe open:
+   * an EOF on console input would silence the console for good). Otherwise the console is output-only.
+   */
+  readonly consoleInput?: boolean;
+  /** Datagram socket for mconsole notifications (panic, user notify). */
+  readonly notifySocket?: string;
   /** Guest hostname (default: the umid). */
   readonly hostname?: string;
   readonly extraArgs?: readonly string[];
@@ -66,12 +73,13 @@ export function kernelArgv(plan: MachinePlan): string[] {
     // The Debian defaults for other lines are invalid on modern hosts: set every line explicitly.
     'con=null',
     'ssl=null',
-    'con0=null,fd:1',
+    plan.consoleInput ? 'con0=fd:0,fd:1' : 'con0=null,fd:1',
     `ssl${AGENT_LINE}=fd:${plan.agentFd}`,
     `umlkit_mode=${plan.mode}`,
     'umlkit_root=/dev/ubda',
     `umlkit_hostname=${plan.hostname ?? plan.umid}`,
     `umlkit_line=/dev/ttyS${AGENT_LINE}`,
+    ...(plan.notifySocket ? [`mconsole=notify:${checkKernelPath(plan.notifySocket, 'notify socket')}`] : []),
     ...(plan.extraArgs ?? []),
   ];
   const length = argv.join(' ').length;

@@ -1,7 +1,8 @@
 // Picks the directory for the guest's RAM file. UML maps it with PROT_EXEC, so a noexec mount (a common
 // hardening of /dev/shm) makes UML exit with "must be not mounted noexec"; tmpfs keeps it off the disk.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { UmlError } from '../core/errors.ts';
 
 interface MountInfo {
   readonly mountPoint: string;
@@ -64,4 +65,20 @@ export function chooseGuestRamDir(candidates: readonly string[]): RamDirChoice |
     usable.push({ dir, tmpfs: mount?.fsType === 'tmpfs', rejected });
   }
   return usable.find((c) => c.tmpfs) ?? usable[0];
+}
+
+/**
+ * The guest RAM directory for a machine of this user: the runtime dir, /dev/shm, /tmp or the cache.
+ * @throws {UmlError} HOST_UNSUITABLE when none is writable and exec-able.
+ */
+export function pickGuestRamDir(paths: { runtimeDir: string; cacheDir: string }): RamDirChoice {
+  const choice = chooseGuestRamDir(
+    [paths.runtimeDir, '/dev/shm', '/tmp', paths.cacheDir].filter((d) => existsSync(d)),
+  );
+  if (!choice) {
+    throw new UmlError('HOST_UNSUITABLE', 'no writable, exec-able directory for guest memory', {
+      hint: 'run `umlkit doctor`; set UMLKIT_RUNTIME_DIR to a directory on a filesystem mounted without noexec',
+    });
+  }
+  return choice;
 }

@@ -11,6 +11,10 @@ export interface KernelProcessOptions {
   readonly consoleLogPath: string;
   /** Lines kept in memory for error messages. */
   readonly tailLines?: number;
+  /** Give the kernel a console input pipe on fd 0 (kept open for the machine's life). */
+  readonly consoleInput?: boolean;
+  /** Receives console output instead of the log file (the supervisor's rotating log and attached clients). */
+  readonly sink?: (data: Buffer) => void;
 }
 
 export interface KernelExit {
@@ -26,18 +30,20 @@ export class KernelProcess {
   readonly pid: number;
   readonly agentLine: Duplex;
   readonly exited: Promise<KernelExit>;
-  private readonly log: WriteStream;
+  private readonly log: WriteStream | undefined;
   private readonly tail: string[] = [];
   private partial = '';
   private exitInfo: KernelExit | undefined;
 
   constructor(private readonly options: KernelProcessOptions) {
-    this.log = createWriteStream(options.consoleLogPath, { flags: 'a', mode: 0o600 });
+    this.log = options.sink
+      ? undefined
+      : createWriteStream(options.consoleLogPath, { flags: 'a', mode: 0o600 });
     // detached: UML becomes a process-group leader, so one kill(-pid) reaches all of its helper processes.
     this.child = spawn(options.kernelPath, options.argv, {
       detached: true,
       env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: [options.consoleInput ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
     });
     if (this.child.pid === undefined) throw new Error(`could not start ${options.kernelPath}`);
     this.pid = this.child.pid;
@@ -60,13 +66,19 @@ export class KernelProcess {
     return this.exitInfo !== undefined;
   }
 
+  /** Bytes for the guest console (only with `consoleInput`). */
+  writeConsole(data: Uint8Array): void {
+    this.child.stdin?.write(data);
+  }
+
   private record(data: Buffer): void {
-    this.log.write(data);
+    if (this.options.sink) this.options.sink(data);
+    else this.log?.write(data);
     const lines = (this.partial + data.toString('utf8')).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
       this.tail.push(line.replace(/\r$/, ''));
-      if (this.tail.length > (this.options.tailLines ?? 40)) this.tail.shift();
+      if (this.tail.length > (this.options.tailLines ?? 300)) this.tail.shift();
     }
   }
 
@@ -76,8 +88,13 @@ export class KernelProcess {
     return lines.slice(-count);
   }
 
-  consoleText(): string {
-    return this.consoleTail(1000).join('\n');
+  /** The panic message, if the kept console lines show one (the stack dump after it can be long). */
+  panicMessage(): string | undefined {
+    for (const line of this.consoleTail(1000)) {
+      const m = /Kernel panic - not syncing: (.*)/.exec(line);
+      if (m) return m[1];
+    }
+    return undefined;
   }
 
   /** Kill every process of the machine (UML helpers included) at once. */
@@ -103,7 +120,7 @@ export class KernelProcess {
     const exit = await this.exited;
     // UML's helpers share the group; a kill after the leader's exit reaps any that linger (SIGKILL case).
     this.killGroup('SIGKILL');
-    await new Promise<void>((resolve) => this.log.end(resolve));
+    await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
     return exit;
   }
 

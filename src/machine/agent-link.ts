@@ -172,6 +172,9 @@ export class AgentLink {
   private isClosed = false;
   private blocked = 0;
 
+  /** Called on every hello: once per boot of the guest (a reboot re-runs the agent on the same line). */
+  onHello: ((hello: AgentHello) => void) | undefined;
+
   constructor(private readonly line: Duplex) {
     this.hello = new Promise((resolve, reject) => {
       this.resolveHello = resolve;
@@ -208,7 +211,13 @@ export class AgentLink {
     for (const f of frames) {
       if (f.type === G.HELLO) {
         try {
-          this.resolveHello(JSON.parse(payloadText(f.payload)) as AgentHello);
+          const hello = JSON.parse(payloadText(f.payload)) as AgentHello;
+          // A second hello means the guest rebooted: commands of the previous boot are gone with it.
+          for (const s of this.sessions.values())
+            s.finish({ code: 255, signal: 0, failures: [...s.failures, REBOOTED] });
+          this.sessions.clear();
+          this.resolveHello(hello);
+          this.onHello?.(hello);
         } catch {
           this.rejectHello(new UmlError('AGENT_PROTOCOL', 'the agent sent a malformed hello'));
         }
@@ -251,4 +260,5 @@ export class AgentLink {
   }
 }
 
+const REBOOTED: AgentFailure = { stage: 'reboot', errno: 0, message: 'the guest rebooted', detail: '' };
 const LINE_CLOSED: AgentFailure = { stage: 'line', errno: 0, message: 'the agent line closed', detail: '' };

@@ -2,8 +2,6 @@
 import { UmlError } from '../core/errors.ts';
 import type { KernelExit, KernelProcess } from '../host/kernel-process.ts';
 
-const PANIC = /Kernel panic - not syncing: (.*)/;
-
 export function bootFailureError(
   kind: 'exited' | 'timeout' | 'died',
   exit: KernelExit,
@@ -13,9 +11,9 @@ export function bootFailureError(
 ): UmlError {
   const tail = kernel.consoleTail(15);
   const details = ['--- last console lines ---', ...tail, `--- full console log: ${logPath} ---`].join('\n');
-  const panic = tail.map((l) => PANIC.exec(l)).find((m) => m);
+  const panic = kernel.panicMessage();
   if (panic || exit.signal === 'SIGABRT') {
-    return new UmlError('GUEST_PANIC', `the guest kernel panicked${panic ? `: ${panic[1]}` : ''}`, {
+    return new UmlError('GUEST_PANIC', `the guest kernel panicked${panic ? `: ${panic}` : ''}`, {
       details,
       hint: 'see the console lines above; a panic at boot usually means a bad image or too little memory (--mem)',
     });

@@ -10,7 +10,7 @@ import { quote, UmlError } from '../core/errors.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
 import { acquireDiskLocks } from '../host/disk-lock.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
-import { chooseGuestRamDir } from '../host/guest-ram-dir.ts';
+import { pickGuestRamDir } from '../host/guest-ram-dir.ts';
 import type { Kernel } from '../host/kernel.ts';
 import { INITRAMFS_PATH, kernelEnv } from '../host/kernel-env.ts';
 import { AGENT_LINE_FD, KernelProcess } from '../host/kernel-process.ts';
@@ -19,6 +19,7 @@ import { currentProcessIdentity, processStartTime } from '../host/process-identi
 import { createRunDir, type RunOwner, sweepStaleRunDirs, writeOwner } from '../host/run-dir.ts';
 import { type AgentFailure, AgentLink, type Session } from './agent-link.ts';
 import { bootFailureError } from './boot-failure.ts';
+import { describeFailure } from './describe-failure.ts';
 
 export interface RunRequest {
   readonly kernel: Kernel;
@@ -41,6 +42,11 @@ export interface RunRequest {
   readonly signal?: AbortSignal;
   /** Called once the command runs, e.g. to forward terminal resizes. */
   readonly onSession?: (session: Session) => void;
+  /**
+   * Foreground boot (`umlkit boot`): the image's own init runs with the console on these streams, and the
+   * machine lives until the guest powers off. `argv` is then ignored.
+   */
+  readonly console?: { readonly input: Readable; readonly output: Writable };
   readonly onPhase?: (phase: RunPhase) => void;
 }
 
@@ -56,15 +62,6 @@ export interface RunResult {
 
 const POWER_OFF_GRACE_MS = 10_000;
 
-function describeFailure(f: AgentFailure, argv0: string): string {
-  if (f.stage === 'exec' && f.errno === 2) return `umlkit: ${quote(argv0)}: command not found in the guest\n`;
-  if (f.stage === 'exec' && f.errno === 13)
-    return `umlkit: ${quote(argv0)}: permission denied in the guest\n`;
-  if (f.stage === 'chdir')
-    return `umlkit: cannot change to directory ${quote(f.detail)} in the guest: ${f.message}\n`;
-  return `umlkit: the guest agent failed at ${f.stage}: ${f.message}${f.detail ? ` (${f.detail})` : ''}\n`;
-}
-
 export async function runMachine(req: RunRequest): Promise<RunResult> {
   // Syntax first: a path UML cannot parse is refused whether or not the file exists.
   checkKernelPath(req.imagePath, 'image');
@@ -76,14 +73,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       hint: 'run `npm run build`',
     });
   }
-  const ramDir = chooseGuestRamDir(
-    [req.paths.runtimeDir, '/dev/shm', '/tmp', req.paths.cacheDir].filter((d) => existsSync(d)),
-  );
-  if (!ramDir) {
-    throw new UmlError('HOST_UNSUITABLE', 'no writable, exec-able directory for guest memory', {
-      hint: 'run `umlkit doctor`',
-    });
-  }
+  const ramDir = pickGuestRamDir(req.paths);
 
   const id = `run-${randomBytes(4).toString('hex')}`;
   sweepStaleRunDirs(req.paths.runtimeDir);
@@ -115,15 +105,23 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       disks: req.disks,
       initrd: INITRAMFS_PATH,
       agentFd: AGENT_LINE_FD,
-      mode: 'run',
+      mode: req.console ? 'boot' : 'run',
+      consoleInput: req.console !== undefined,
     });
     req.onPhase?.('booting');
+    const consoleOut = req.console?.output;
     kernel = new KernelProcess({
       kernelPath: req.kernel.path,
       argv,
       env: kernelEnv(req.kernel.path, ramDir.dir, runDir),
       consoleLogPath: consoleLog,
+      ...(req.console ? { consoleInput: true } : {}),
+      ...(consoleOut ? { sink: (d: Buffer) => consoleOut.write(d) } : {}),
     });
+    if (req.console) {
+      const k = kernel;
+      req.console.input.on('data', (d: Buffer) => k.writeConsole(d));
+    }
     const startTime = processStartTime(kernel.pid);
     if (startTime !== undefined) writeOwner(runDir, { ...owner, kernel: { pid: kernel.pid, startTime } });
     const link = new AgentLink(kernel.agentLine);
@@ -140,6 +138,23 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       aborted.promise.then(() => 'aborted' as const),
     ]);
     bootTimer.cancel();
+    if (req.console && first === 'hello') {
+      // Foreground boot: nothing to run; the guest's own init owns the console until it powers off.
+      const end = await Promise.race([
+        kernel.exited.then(() => 'exited' as const),
+        aborted.promise.then(() => 'aborted' as const),
+      ]);
+      if (end === 'aborted') throw interrupted();
+      const exit = await kernel.waitOrKill(1000);
+      succeeded = exit.signal !== 'SIGABRT';
+      if (!succeeded) throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
+      return {
+        exitCode: exit.code ?? 1,
+        machineId: id,
+        ...(req.keep ? { keptOverlay: overlay } : {}),
+        timingsMs: { boot: performance.now() - t0, command: 0, powerOff: 0 },
+      };
+    }
     if (first !== 'hello') {
       if (first === 'aborted') throw interrupted();
       kernel.killGroup('SIGKILL');

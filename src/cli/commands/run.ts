@@ -9,6 +9,7 @@ import { resolvePaths } from '../../host/paths.ts';
 import { runMachine } from '../../machine/run.ts';
 import type { Command } from '../command.ts';
 import { listOption, stringOption } from '../parse-args.ts';
+import { releaseStdin } from '../release-stdin.ts';
 import { resolveImage } from '../resolve-image.ts';
 import { attachTerminal } from '../terminal.ts';
 
@@ -161,9 +162,7 @@ export const command: Command = {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onSignal);
-      // stdin was only borrowed: let the process exit even though it is still open.
-      ctx.stdin.pause();
-      if ('unref' in ctx.stdin && typeof ctx.stdin.unref === 'function') ctx.stdin.unref();
+      releaseStdin(ctx);
     }
   },
 };

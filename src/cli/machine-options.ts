@@ -1,0 +1,54 @@
+// Options shared by `run`, `create` and `boot`: which image, how much memory, which disks and kernel.
+import { resolve } from 'node:path';
+import { type DiskSpec, parseDiskSpec } from '../core/disk-spec.ts';
+import { parseSize } from '../core/units.ts';
+import type { HostPaths } from '../host/paths.ts';
+import type { CliContext, OptionSpec, OptionValues } from './command.ts';
+import { listOption, stringOption } from './parse-args.ts';
+import { resolveImage } from './resolve-image.ts';
+
+export const MACHINE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'image',
+    type: 'string',
+    value: 'NAME|PATH',
+    description: 'root image: a cached image name (default: busybox, built on first use) or an ext4 file',
+  },
+  { name: 'mem', type: 'string', value: 'SIZE', description: 'guest memory (default 128M)' },
+  {
+    name: 'disk',
+    type: 'string',
+    value: 'PATH[:ro]',
+    multiple: true,
+    description: 'attach a disk: the first is /dev/ubdb, then ubdc, ...',
+  },
+  {
+    name: 'kernel',
+    type: 'string',
+    value: 'PATH',
+    description: 'UML kernel to boot (default: see `umlkit kernel ls`)',
+  },
+];
+
+export interface MachineOptions {
+  readonly imagePath: string;
+  readonly memoryBytes: number;
+  readonly disks: DiskSpec[];
+  readonly kernelPath: string | undefined;
+}
+
+/** Parse and check the shared options; builds the default image on first use. */
+export async function readMachineOptions(
+  values: OptionValues,
+  paths: HostPaths,
+  ctx: CliContext,
+): Promise<MachineOptions> {
+  const memoryBytes = parseSize(stringOption(values, 'mem') ?? '128M', '--mem');
+  const disks = listOption(values, 'disk').map((d) => {
+    const spec = parseDiskSpec(d);
+    return { ...spec, path: resolve(ctx.cwd, spec.path) };
+  });
+  const kernel = stringOption(values, 'kernel');
+  const imagePath = await resolveImage(stringOption(values, 'image'), paths, ctx);
+  return { imagePath, memoryBytes, disks, kernelPath: kernel ? resolve(ctx.cwd, kernel) : undefined };
+}
