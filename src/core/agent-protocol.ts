@@ -144,6 +144,14 @@ export function resizePayload(rows: number, cols: number): Uint8Array {
   return out;
 }
 
+/** Inverse of resizePayload. */
+export function readResize(payload: Uint8Array): { rows: number; cols: number } {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  return payload.length >= 4
+    ? { rows: view.getUint16(0, true), cols: view.getUint16(2, true) }
+    : { rows: 24, cols: 80 };
+}
+
 export const textPayload = (s: string): Uint8Array => encoder.encode(s);
 export const payloadText = (p: Uint8Array): string => decoder.decode(p);
 

@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
-import { encodeFrame, FrameDecoder, G, H, readI32, u32le } from '../core/agent-protocol.ts';
+import { encodeFrame, FrameDecoder, G, H, readI32, readResize, u32le } from '../core/agent-protocol.ts';
 import { isUmlError } from '../core/errors.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
 import type { ExitReason, MachineState } from '../core/machine-status.ts';
@@ -242,8 +242,10 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
           stdin.once('drain', () => socket.resume());
         } else if (f.type === H.STDIN_EOF) stdin.end();
         else if (f.type === H.SIGNAL) session.signal(readI32(f.payload, 0));
-        else if (f.type === H.RESIZE)
-          session.resize(f.payload[0]! | (f.payload[1]! << 8), f.payload[2]! | (f.payload[3]! << 8));
+        else if (f.type === H.RESIZE) {
+          const { rows, cols } = readResize(f.payload);
+          session.resize(rows, cols);
+        }
       }
     };
     socket.on('data', onFrames);
