@@ -58,7 +58,8 @@ export function createSandbox(options: { user?: string } = {}): Sandbox {
     user: options.user,
     assertClean() {
       const procs = machineProcesses(runtimeDir);
-      const runs = existsSync(runtimeDir) ? readdirSync(runtimeDir) : [];
+      // Long-lived machines keep their run dirs under m/ while they exist; m/ itself may stay.
+      const runs = existsSync(runtimeDir) ? readdirSync(runtimeDir).filter((n) => n !== 'm') : [];
       const locksDir = join(stateDir, 'locks');
       const locks = existsSync(locksDir)
         ? readdirSync(locksDir).flatMap((d) => readdirSync(join(locksDir, d)))
