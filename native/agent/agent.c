@@ -273,6 +273,38 @@ static void flush_stdin(struct session *s) {
   }
 }
 
+// execvp with the PATH of the command's own environment (glibc's execvpe searches the caller's PATH).
+static void exec_search(char **argv, char **envp) {
+  if (strchr(argv[0], '/')) {
+    execve(argv[0], argv, envp);
+    return;
+  }
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char **e = envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  int denied = 0;
+  char full[4096];
+  for (const char *p = path;; p++) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len + strlen(argv[0]) + 2 < sizeof full) {
+      if (len == 0) snprintf(full, sizeof full, "%s", argv[0]);
+      else snprintf(full, sizeof full, "%.*s/%s", (int)len, p, argv[0]);
+      execve(full, argv, envp);
+      if (errno == EACCES) denied = 1;
+      if (errno == ENOEXEC) {
+        // A script without #!: run it with the shell, as execvp does.
+        char *sh_argv[256] = {"/bin/sh", full};
+        for (int i = 1; argv[i] && i < 254; i++) sh_argv[i + 1] = argv[i];
+        execve("/bin/sh", sh_argv, envp);
+      }
+    }
+    if (!end) break;
+    p = end;
+  }
+  errno = denied ? EACCES : ENOENT;
+}
+
 static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
   if (find_session(sid) || len < 16) {
     send_error(sid, "exec", EINVAL, "duplicate session or short request");
@@ -335,7 +367,10 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
     send_exit(sid, 126, 0);
     goto out;
   }
-  pid_t pid = fork();
+  // vfork: the child borrows our memory until it execs. That spares UML the copy of a whole address
+  // space, which is most of what a guest fork costs. The child only makes system calls and touches its
+  // own locals, as a vfork child must (so no `environ = ...`: exec_search takes the environment).
+  pid_t pid = vfork();
   if (pid == 0) {
     sigset_t none;
     sigemptyset(&none);
@@ -357,8 +392,7 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
     stage = "chdir";
     if (chdir(cwd) != 0) goto fail;
     stage = "exec";
-    environ = envp;
-    execvp(argv[0], argv);
+    exec_search(argv, envp);
   fail: {
     int e = errno;
     char msg[64];
