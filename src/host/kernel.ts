@@ -8,13 +8,15 @@ import {
   closeSync,
   constants,
   existsSync,
+  mkdirSync,
   openSync,
   readFileSync,
   readSync,
   statSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 import type { HostPaths } from './paths.ts';
 import { findOnPath } from './tool.ts';
 
@@ -64,21 +66,45 @@ function looksLikeUml(path: string): boolean {
   return readFileSync(path).includes('uml_dir=');
 }
 
+// Probing reads the whole binary and runs it, which costs tens of milliseconds on every boot; a kernel
+// file that has not changed (same inode, size and mtime) keeps its answer in the cache.
+interface ProbeCache {
+  readonly version: 1;
+  readonly entries: Record<string, { readonly key: string; readonly version: string }>;
+}
+
+function readProbeCache(file: string | undefined): ProbeCache {
+  if (!file) return { version: 1, entries: {} };
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as ProbeCache;
+    return c.version === 1 && typeof c.entries === 'object' ? c : { version: 1, entries: {} };
+  } catch {
+    return { version: 1, entries: {} };
+  }
+}
+
 /**
  * Check `path` is an executable UML kernel and read its version (`KERNEL --version`).
+ * @param cacheFile where probe answers are remembered (the cache dir's kernel-probes.json).
  * @throws {UmlError} KERNEL_NOT_FOUND if it does not exist, KERNEL_NOT_UML if it is something else.
  */
-export function probeKernel(path: string, source: KernelSource): Kernel {
+export function probeKernel(path: string, source: KernelSource, cacheFile?: string): Kernel {
   const abs = resolve(path);
+  let key: string;
   try {
-    if (!statSync(abs).isFile()) throw new Error('not a regular file');
+    const st = statSync(abs);
+    if (!st.isFile()) throw new Error('not a regular file');
     accessSync(abs, constants.X_OK);
+    key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch (e) {
     throw new UmlError('KERNEL_NOT_FOUND', `kernel ${quote(path)} is not an executable file`, {
       cause: e,
       hint: NO_KERNEL_HINT,
     });
   }
+  const cache = readProbeCache(cacheFile);
+  const known = cache.entries[abs];
+  if (known && known.key === key) return { path: abs, version: known.version, source };
   if (!looksLikeUml(abs)) {
     throw new UmlError('KERNEL_NOT_UML', `${quote(path)} is not a User Mode Linux kernel`, {
       hint: "umlkit needs a kernel built with ARCH=um, such as /usr/bin/linux.uml from Debian's user-mode-linux package; `umlkit kernel install` fetches one",
@@ -93,6 +119,17 @@ export function probeKernel(path: string, source: KernelSource): Kernel {
       hint: 'check that the kernel runs on this host: `umlkit doctor`',
     });
   }
+  if (cacheFile) {
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      writeFileAtomic(
+        cacheFile,
+        JSON.stringify({ version: 1, entries: { ...cache.entries, [abs]: { key, version } } }),
+      );
+    } catch {
+      // A read-only cache only costs the next probe its time.
+    }
+  }
   return { path: abs, version, source };
 }
 
@@ -102,17 +139,18 @@ export function resolveKernel(
   paths: HostPaths,
   env: Readonly<Record<string, string | undefined>>,
 ): Kernel {
-  if (explicit) return probeKernel(explicit, 'option');
-  if (env.UMLKIT_KERNEL) return probeKernel(env.UMLKIT_KERNEL, 'env');
+  const cacheFile = join(paths.cacheDir, 'kernel-probes.json');
+  if (explicit) return probeKernel(explicit, 'option', cacheFile);
+  if (env.UMLKIT_KERNEL) return probeKernel(env.UMLKIT_KERNEL, 'env', cacheFile);
   const fromConfig = readConfigKernel(paths);
-  if (fromConfig) return probeKernel(fromConfig, 'config');
+  if (fromConfig) return probeKernel(fromConfig, 'config', cacheFile);
   const cached = readCachedKernel(paths);
-  if (cached) return probeKernel(cached, 'cache');
+  if (cached) return probeKernel(cached, 'cache', cacheFile);
   for (const name of ['linux.uml', 'linux']) {
     const found = findOnPath(name, env.PATH);
     if (!found) continue;
     try {
-      return probeKernel(found, 'path');
+      return probeKernel(found, 'path', cacheFile);
     } catch {
       // A `linux` on PATH that is not UML is skipped, not fatal: keep looking.
     }

@@ -8,6 +8,7 @@ import type { ExecRequest } from '../core/agent-protocol.ts';
 import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
+import { createOverlay } from '../host/cow/create.ts';
 import { acquireDiskLocks } from '../host/disk-lock.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
 import { pickGuestRamDir } from '../host/guest-ram-dir.ts';
@@ -97,6 +98,9 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ],
       { ...owner.owner, machine: id },
     );
+    // Our COW writer, not UML's: the overlay exists (and is checked) before the kernel runs. Not
+    // fsynced: an ephemeral overlay does not outlive a host crash anyway.
+    createOverlay(overlay, req.imagePath, { stateDir: req.paths.stateDir, durable: false });
     const argv = kernelArgv({
       umid: id,
       umlDir: runDir,
