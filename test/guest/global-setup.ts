@@ -1,7 +1,7 @@
 // Guest tier setup: build the project, make sure a UML kernel exists, and build the default image once
 // into a shared cache that every sandbox (root or the unprivileged test user) reads.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
@@ -26,4 +26,16 @@ export default async function setup(project: TestProject): Promise<void> {
     );
   }
   project.provide('cacheDir', cacheDir);
+}
+
+/** After the whole tier: no kernel of any test sandbox (/tmp/uk-*) may still run. */
+export function teardown(): void {
+  const survivors: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('umid=') && cmd.includes('/tmp/uk-')) survivors.push(`${pid}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
+    } catch {}
+  }
+  if (survivors.length > 0) throw new Error(`UML processes outlived the guest tests:\n${survivors.join('\n')}`);
 }
