@@ -1,16 +1,14 @@
 // `umlkit run`: one command in a fresh machine, with its streams, exit code and (with -it) a terminal.
-import { resolve } from 'node:path';
-import { parseDiskSpec } from '../../core/disk-spec.ts';
 import { mergeEnv, parseEnvSpec } from '../../core/env-spec.ts';
 import { UmlError } from '../../core/errors.ts';
-import { parseDurationMs, parseSize } from '../../core/units.ts';
+import { parseDurationMs } from '../../core/units.ts';
 import { resolveKernel } from '../../host/kernel.ts';
 import { resolvePaths } from '../../host/paths.ts';
 import { runMachine } from '../../machine/run.ts';
 import type { Command } from '../command.ts';
+import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
 import { listOption, stringOption } from '../parse-args.ts';
 import { releaseStdin } from '../release-stdin.ts';
-import { resolveImage } from '../resolve-image.ts';
 import { attachTerminal } from '../terminal.ts';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -27,20 +25,7 @@ export const command: Command = {
   ].join('\n'),
   commandAfterPositionals: 0,
   options: [
-    {
-      name: 'image',
-      type: 'string',
-      value: 'NAME|PATH',
-      description: 'root image: a cached image name (default: busybox, built on first use) or an ext4 file',
-    },
-    { name: 'mem', type: 'string', value: 'SIZE', description: 'guest memory (default 128M)' },
-    {
-      name: 'disk',
-      type: 'string',
-      value: 'PATH[:ro]',
-      multiple: true,
-      description: 'attach a disk: the first is /dev/ubdb, then ubdc, ...',
-    },
+    ...MACHINE_OPTIONS,
     {
       name: 'env',
       short: 'e',
@@ -79,12 +64,6 @@ export const command: Command = {
       type: 'boolean',
       description: 'give CMD a terminal (with -i: an interactive shell when CMD is omitted)',
     },
-    {
-      name: 'kernel',
-      type: 'string',
-      value: 'PATH',
-      description: 'UML kernel to boot (default: see `umlkit doctor`)',
-    },
   ],
   examples: [
     'umlkit run -- uname -a',
@@ -107,11 +86,6 @@ export const command: Command = {
         hint: 'drop -t when piping; stdin is forwarded anyway',
       });
     }
-    const memoryBytes = parseSize(stringOption(v, 'mem') ?? '128M', '--mem');
-    const disks = listOption(v, 'disk').map((d) => {
-      const spec = parseDiskSpec(d);
-      return { ...spec, path: resolve(ctx.cwd, spec.path) };
-    });
     const envEntries = listOption(v, 'env').map((e) => {
       const entry = parseEnvSpec(e);
       return { name: entry.name, value: entry.value ?? ctx.env[entry.name] ?? '' };
@@ -119,8 +93,8 @@ export const command: Command = {
     const timeout = stringOption(v, 'timeout');
     const timeoutMs = timeout ? parseDurationMs(timeout, '--timeout') : undefined;
     const paths = resolvePaths(ctx.env);
-    const kernel = resolveKernel(stringOption(v, 'kernel'), paths, ctx.env);
-    const imagePath = await resolveImage(stringOption(v, 'image'), paths, ctx);
+    const { imagePath, memoryBytes, disks, kernelPath } = await readMachineOptions(v, paths, ctx);
+    const kernel = resolveKernel(kernelPath, paths, ctx.env);
     const defaults: Record<string, string> = {
       PATH: DEFAULT_PATH,
       HOME: '/root',
