@@ -9,6 +9,7 @@ export const TEST_PACKAGES = ['uml-utilities', 'util-linux', 'procps'];
 export function missingPackages(packages) {
   return packages.filter((p) => {
     try {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
       const status = execFileSync('dpkg-query', ['-W', '-f=${Status}', p], {
         stdio: ['ignore', 'pipe', 'ignore'],
       }).toString();

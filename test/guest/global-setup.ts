@@ -34,8 +34,10 @@ export function teardown(): void {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes('umid=') && cmd.includes('/tmp/uk-')) survivors.push(`${pid}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
+      if (cmd.includes('umid=') && cmd.includes('/tmp/uk-'))
+        survivors.push(`${pid}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
     } catch {}
   }
-  if (survivors.length > 0) throw new Error(`UML processes outlived the guest tests:\n${survivors.join('\n')}`);
+  if (survivors.length > 0)
+    throw new Error(`UML processes outlived the guest tests:\n${survivors.join('\n')}`);
 }
