@@ -116,11 +116,7 @@ export class MconsoleClient {
     const label = typeof command === 'string' ? command : Buffer.from(command).toString();
     if (this.#closed) throw this.#unreachable(label, 'the client is closed');
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const socket = this.#open(label);
-    for (let stale = socket.tryReceive(); stale; stale = socket.tryReceive()) {
-      // A reply to an earlier request that arrived late; nothing waits for it any more.
-    }
-    await this.#send(socket, request, label, timeoutMs, options.signal);
+    const socket = await this.#send(request, label, timeoutMs, options.signal);
     const assembler = new ReplyAssembler();
     for (;;) {
       const d = await socket.receive(options.signal ? { timeoutMs, signal: options.signal } : { timeoutMs });
@@ -165,24 +161,28 @@ export class MconsoleClient {
     return socket;
   }
 
+  /** Send on the current socket (or a fresh one if UML's went away); resolves to the socket used. */
   async #send(
-    socket: UnixDatagramSocket,
     request: Uint8Array,
     label: string,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<UnixDatagramSocket> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    let socket = this.#open(label);
+    for (let stale = socket.tryReceive(); stale; stale = socket.tryReceive()) {
+      // A reply to an earlier request that arrived late; nothing waits for it any more.
+    }
+    for (let reconnected = false; ; ) {
       const result = socket.send(request);
-      if (result === 'sent') return;
+      if (result === 'sent') return socket;
       if (result !== 'EAGAIN') {
-        // The UML we were connected to is gone, e.g. it rebooted and bound a fresh socket: retry once anew.
+        // The UML we were connected to is gone; after a reboot a fresh socket sits at the same path.
         this.#dropSocket();
-        const fresh = this.#open(label);
-        if (fresh.send(request) === 'sent') return;
-        this.#dropSocket();
-        throw this.#unreachable(label, 'nobody is listening on it');
+        if (reconnected) throw this.#unreachable(label, 'nobody is listening on it');
+        socket = this.#open(label);
+        reconnected = true;
+        continue;
       }
       if (Date.now() >= deadline) {
         this.#dropSocket();

@@ -39,7 +39,7 @@ export function encodeRequest(command: string | Uint8Array, options: EncodeReque
       'USAGE',
       `mconsole command is ${text.length} bytes; the limit is ${MCONSOLE_MAX_COMMAND}`,
       {
-        hint: 'the kernel refuses longer requests with "Request too large"; split long `log` text',
+        hint: 'a request carries at most 511 bytes of text (uml_mconsole silently cuts longer ones)',
       },
     );
   }

@@ -38,7 +38,7 @@ function checked(text: string): string {
       'USAGE',
       `mconsole command ${quote(`${text.slice(0, 40)}…`)} is ${bytes} bytes; the limit is ${MCONSOLE_MAX_COMMAND}`,
       {
-        hint: 'the kernel answers longer requests with "Request too large"',
+        hint: 'a request carries at most 511 bytes of text; shorten the paths or the spec',
       },
     );
   }
