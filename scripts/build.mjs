@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds everything `npm ci` needs: the TypeScript (dist/), the static guest agent, its initramfs and the
-// XSAVE ptrace shim and the datagram-socket addon.
+// XSAVE ptrace shim, the datagram-socket addon and the file-copy addon.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -55,6 +55,11 @@ export const NATIVE = [
   ['umlkit-agent', 'native/agent/agent.c', ['-static', '-O2', '-s', '-Wall']],
   ['fpfix.so', 'native/fpfix/fpfix.c', ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-ldl']],
   ['udg.node', 'native/udg/udg.c', ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node']],
+  [
+    'fileio.node',
+    'native/fileio/fileio.c',
+    ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node'],
+  ],
 ];
 for (const [name, source, args] of NATIVE) buildNative(name, join(root, source), args);
 

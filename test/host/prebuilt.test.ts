@@ -14,6 +14,7 @@ it.each([
   ['umlkit-agent', 'native/agent/agent.c'],
   ['fpfix.so', 'native/fpfix/fpfix.c'],
   ['udg.node', 'native/udg/udg.c'],
+  ['fileio.node', 'native/fileio/fileio.c'],
 ])(
   'native/prebuilt/%s is built from the current %s (else run `npm run build && node scripts/refresh-prebuilt.mjs`)',
   (name, source) => {

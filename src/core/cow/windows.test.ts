@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isDirty } from './bitmap.ts';
-import { chooseMergeMode, dirtyWindows, sectorWindows } from './windows.ts';
+import { chooseMergeMode, dirtyWindowRanges, dirtyWindows, sectorWindows } from './windows.ts';
 
 describe('sector windows', () => {
   it('cover the disk, and their runs are exactly the dirty sectors', () => {
@@ -21,6 +21,11 @@ describe('sector windows', () => {
           expect(fromRuns).toEqual(model);
           const dirty = [...dirtyWindows(bitmap, sectors, w)];
           expect(dirty.map((x) => x.start)).toEqual(all.filter((x) => x.dirty > 0).map((x) => x.start));
+          // The run-less ranges (for the native merge) include every dirty window; any extra one holds
+          // only set padding bits past the last sector.
+          const ranges = [...dirtyWindowRanges(bitmap, sectors, w)];
+          expect(ranges.map((x) => x.start)).toEqual(expect.arrayContaining(dirty.map((x) => x.start)));
+          for (const x of ranges) expect(x.count).toBe(all.find((y) => y.start === x.start)?.count);
           for (const x of all)
             for (const r of x.runs)
               expect(r.start >= x.start && r.start + r.count <= x.start + x.count).toBe(true);

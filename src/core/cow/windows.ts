@@ -41,6 +41,21 @@ export function* dirtyWindows(
   }
 }
 
+/**
+ * The windows with any bit set, without their runs: for a merge that finds the runs in native code. A set
+ * padding bit past the last sector can yield a window with nothing to copy.
+ */
+export function* dirtyWindowRanges(
+  bitmap: Uint8Array,
+  sectors: number,
+  windowSectors = WINDOW_SECTORS,
+): Generator<{ readonly start: number; readonly count: number }> {
+  for (let start = 0; start < sectors; start += windowSectors) {
+    const count = Math.min(windowSectors, sectors - start);
+    if (anyBitSet(bitmap, start, count)) yield { start, count };
+  }
+}
+
 function anyBitSet(bitmap: Uint8Array, start: number, count: number): boolean {
   // Windows start on a byte boundary (windowSectors is a multiple of 8), so whole bytes can be tested.
   const end = Math.min(Math.ceil((start + count) / 8), bitmap.length);

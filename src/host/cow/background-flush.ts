@@ -1,13 +1,14 @@
 // Starts writeback of a file while it is still being written, so the final fsync has little left to wait for:
 // a copy then takes about max(CPU, disk) time instead of their sum.
 import { fsync, fsyncSync } from 'node:fs';
+import { nativeFileIo } from '../file-io.ts';
 
 /** Flush in the background after every this many bytes written. */
 const FLUSH_EVERY = 32 << 20;
 
 export interface BackgroundFlush {
-  /** Tell it how many bytes were just written. */
-  wrote(bytes: number): void;
+  /** Tell it how many bytes were just written, and where when known (start, length of the range). */
+  wrote(bytes: number, range?: readonly [number, number]): void;
   /** Wait for a background flush in flight, then fsync what is left. Durable once it returns. */
   finish(): Promise<void>;
 }
@@ -15,8 +16,17 @@ export interface BackgroundFlush {
 export function backgroundFlush(fd: number): BackgroundFlush {
   let pending = 0;
   let inFlight: Promise<void> | undefined;
+  // With the addon, each written range is handed to the device at once (sync_file_range, no waiting): the
+  // disk then works during the whole copy rather than in 32 MiB bursts behind an fsync.
+  const native = nativeFileIo();
   return {
-    wrote(bytes) {
+    wrote(bytes, range) {
+      if (native && range) {
+        try {
+          native.startWriteback(fd, range[0], range[1]);
+        } catch {} // only a hint: finish()'s fsync reports any real failure
+        return;
+      }
       pending += bytes;
       if (pending < FLUSH_EVERY || inFlight) return;
       pending = 0;

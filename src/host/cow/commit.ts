@@ -105,7 +105,7 @@ export async function commitOverlay(
       }
       // The new file is one hole until written: skipping zero blocks keeps it as sparse as it can be.
       writeKeptBlocks(fd, buf, len, pos, tmp, (s, e) => !isZeroRange(buf, s, e));
-      flush.wrote(len);
+      flush.wrote(len, [pos, len]);
       if (performance.now() - lastYield > 50) {
         options.onProgress?.(pos + len, size);
         await new Promise((r) => setImmediate(r));

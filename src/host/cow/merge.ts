@@ -3,11 +3,12 @@
 import { fsyncSync, futimesSync, mkdirSync } from 'node:fs';
 import { checkBase } from '../../core/cow/backing-check.ts';
 import type { SectorRun } from '../../core/cow/bitmap.ts';
-import { chooseMergeMode, dirtyWindows, WINDOW_SECTORS } from '../../core/cow/windows.ts';
+import { chooseMergeMode, dirtyWindowRanges, dirtyWindows, WINDOW_SECTORS } from '../../core/cow/windows.ts';
 import { quote, UmlError } from '../../core/errors.ts';
 import { acquireDiskLocks } from '../disk-lock.ts';
+import { type CopyError, type FileIoBinding, nativeFileIo } from '../file-io.ts';
 import { currentProcessIdentity } from '../process-identity.ts';
-import { backgroundFlush } from './background-flush.ts';
+import { type BackgroundFlush, backgroundFlush } from './background-flush.ts';
 import { assertNotInUse } from './in-use.ts';
 import { type MergeJournal, readJournal, removeJournal, writeJournal } from './merge-journal.ts';
 import {
@@ -137,12 +138,88 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
   }
 }
 
+/**
+ * The addon's merge: every run of written sectors is one copy_file_range inside the kernel, and the bitmap is
+ * scanned in C, so a window costs one call from JavaScript. Only the written sectors' pages are written, so
+ * the holes of a sparse base stay holes and a disk's writeback carries nothing else.
+ */
+async function copyIntoBaseNative(
+  native: FileIoBinding,
+  overlay: OpenedOverlay,
+  base: OpenedBase,
+  options: MergeOptions,
+  wrote: BackgroundFlush['wrote'],
+): Promise<number> {
+  const { layout, header } = overlay;
+  const ss = header.sectorSize;
+  let done = 0;
+  let writes = 0;
+  let index = 0;
+  let lastYield = performance.now();
+  for (const w of dirtyWindowRanges(overlay.bitmap, layout.mappedSectors)) {
+    options.beforeWindow?.(index++);
+    let bytes: number;
+    let runs: number;
+    try {
+      [bytes, runs] = native.copyBitmapRuns(
+        overlay.fd,
+        base.fd,
+        overlay.bitmap,
+        w.start,
+        w.start + w.count,
+        layout.dataOffset,
+        ss,
+        header.sizeBytes,
+      );
+    } catch (err) {
+      throw copyError(err, overlay, base);
+    }
+    wrote(bytes, [w.start * ss, w.count * ss]);
+    writes += runs;
+    done += Math.ceil(bytes / ss);
+    if (performance.now() - lastYield > 50) {
+      options.onProgress?.(done, overlay.dirtySectors);
+      await new Promise((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
+  }
+  options.onProgress?.(overlay.dirtySectors, overlay.dirtySectors);
+  return writes;
+}
+
+/** A failed native copy as COW_IO naming the file: the overlay when it ended or a read failed, else the base. */
+function copyError(err: unknown, overlay: OpenedOverlay, base: OpenedBase): UmlError {
+  const e = err as CopyError;
+  if (e.code === 'EOF') {
+    return new UmlError('COW_IO', `${quote(overlay.path)} ended while its written sectors were copied`, {
+      cause: err,
+      hint: 'the file was truncated while umlkit read it; is another program changing it?',
+    });
+  }
+  // copy_file_range fails for either file; a failure to write is the likelier, and only a write fills a disk.
+  const reading = e.syscall === 'pread';
+  return new UmlError(
+    'COW_IO',
+    `cannot ${reading ? `read ${quote(overlay.path)}` : `copy into ${quote(base.path)} at offset ${e.offset}`}: ${e.code ?? e.message}`,
+    {
+      cause: err,
+      hint:
+        e.code === 'ENOSPC'
+          ? 'the host filesystem is full; free space and run the command again'
+          : 'check the disk',
+    },
+  );
+}
+
+/** Without the addon: the same copy in JavaScript, run by run or window by window (see docs/cow.md). */
 async function copyIntoBase(
   overlay: OpenedOverlay,
   base: OpenedBase,
   options: MergeOptions,
-  wrote: (bytes: number) => void,
+  wrote: BackgroundFlush['wrote'],
 ): Promise<number> {
+  const native = nativeFileIo();
+  if (native) return copyIntoBaseNative(native, overlay, base, options, wrote);
   const { layout, header } = overlay;
   const ss = header.sectorSize;
   const size = header.sizeBytes;

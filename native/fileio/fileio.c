@@ -1,0 +1,298 @@
+// N-API addon for the file copies Node cannot make: copy_file_range with explicit offsets, one run or a batch
+// of runs per call, and sync_file_range; src/host/file-io.ts is its only caller.
+//
+// Why a batch: merging an overlay makes one copy per run of written sectors, up to ~200,000 for a 1 GiB disk,
+// and a call from JavaScript into the kernel through Node costs several times the copy itself. Runs arrive
+// as a Float64Array of (input offset, output offset, length) triples; doubles hold offsets exactly up to
+// 2^53. copy_file_range copies inside the kernel (one copy, no user buffer); where it is refused (EXDEV,
+// EINVAL, ENOSYS, EOPNOTSUPP: another filesystem, an old kernel, a special file) the rest of the batch falls
+// back to pread/pwrite through one buffer. Errors throw an Error with .code set to the errno name, .syscall,
+// and .run (the index of the failing run) and .offset (the output offset it had reached).
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// The fallback's buffer, allocated on first use: big enough that a large run costs few system calls.
+#define FALLBACK_BYTES (256 * 1024)
+
+static napi_value throw_errno(napi_env env, const char *syscall, int err, double run, double offset) {
+  const char *name = strerrorname_np(err);
+  char text[200];
+  snprintf(text, sizeof text, "%s: %s", syscall, strerror(err));
+  napi_value code, msg, error, v;
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_create_int32(env, -err, &v);  // negative, as in Node's own system errors
+  napi_set_named_property(env, error, "errno", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "syscall", v);
+  napi_create_double(env, run, &v);
+  napi_set_named_property(env, error, "run", v);
+  napi_create_double(env, offset, &v);
+  napi_set_named_property(env, error, "offset", v);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < want) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "missing argument");
+    return 0;
+  }
+  return 1;
+}
+
+static int get_int(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected an integer");
+    return 0;
+  }
+  return 1;
+}
+
+// A file offset or length: a whole, non-negative double (what JavaScript numbers hold exactly up to 2^53).
+static int get_offset(napi_env env, napi_value v, int64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 9007199254740992.0) ||
+      d != (double)(int64_t)d) {
+    napi_throw_range_error(env, "ERR_INVALID_ARG", "expected a whole, non-negative offset below 2^53");
+    return 0;
+  }
+  *out = (int64_t)d;
+  return 1;
+}
+
+typedef struct {
+  int fd_in, fd_out;
+  int fallback;  // set once copy_file_range is refused: the rest goes through pread/pwrite
+  const char *syscall;
+  int err;
+  char *buf;
+} copier;
+
+static int refused(int err) { return err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP; }
+
+// Copies up to len bytes; returns the bytes copied (fewer only at the input's end), or -1 with c->err set.
+static int64_t copy_run(copier *c, int64_t in, int64_t out, int64_t len) {
+  int64_t done = 0;
+  while (done < len) {
+    ssize_t n;
+    if (!c->fallback) {
+      loff_t a = in + done, b = out + done;
+      n = copy_file_range(c->fd_in, &a, c->fd_out, &b, (size_t)(len - done), 0);
+      if (n < 0 && errno == EINTR) continue;
+      // Refused before anything was copied by this call: nothing half done, so the fallback redoes it.
+      if (n < 0 && refused(errno)) {
+        c->fallback = 1;
+        continue;
+      }
+      if (n < 0) {
+        c->syscall = "copy_file_range";
+        c->err = errno;
+        return -1;
+      }
+    } else {
+      if (!c->buf && !(c->buf = malloc(FALLBACK_BYTES))) {
+        c->syscall = "malloc";
+        c->err = ENOMEM;
+        return -1;
+      }
+      size_t want = (size_t)(len - done) < FALLBACK_BYTES ? (size_t)(len - done) : FALLBACK_BYTES;
+      n = pread(c->fd_in, c->buf, want, in + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        c->syscall = "pread";
+        c->err = errno;
+        return -1;
+      }
+      for (ssize_t w = 0; w < n;) {
+        ssize_t m = pwrite(c->fd_out, c->buf + w, (size_t)(n - w), out + done + w);
+        if (m < 0 && errno == EINTR) continue;
+        if (m < 0) {
+          c->syscall = "pwrite";
+          c->err = errno;
+          return -1;
+        }
+        w += m;
+      }
+    }
+    if (n == 0) break;  // the input ended
+    done += n;
+  }
+  return done;
+}
+
+// copyFileRange(fdIn, offIn, fdOut, offOut, len) → bytes copied (fewer than len only at the input's end)
+static napi_value js_copy_file_range(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int32_t fd_in, fd_out;
+  int64_t in, out, len;
+  if (!get_args(env, info, 5, argv) || !get_int(env, argv[0], &fd_in) || !get_offset(env, argv[1], &in) ||
+      !get_int(env, argv[2], &fd_out) || !get_offset(env, argv[3], &out) || !get_offset(env, argv[4], &len))
+    return NULL;
+  copier c = {fd_in, fd_out, 0, NULL, 0, NULL};
+  int64_t n = copy_run(&c, in, out, len);
+  free(c.buf);
+  if (n < 0) return throw_errno(env, c.syscall, c.err, 0, (double)out);
+  napi_value r;
+  napi_create_double(env, (double)n, &r);
+  return r;
+}
+
+// copyRuns(fdIn, fdOut, runs: Float64Array of (in, out, len) triples) → bytes copied. Stops at the first
+// run the input could not fill (its end): the caller compares the total with the lengths it asked for.
+static napi_value js_copy_runs(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t fd_in, fd_out;
+  if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], &fd_in) || !get_int(env, argv[1], &fd_out))
+    return NULL;
+  napi_typedarray_type type;
+  size_t count;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[2], &type, &count, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || count % 3 != 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected a Float64Array of (in, out, length) triples");
+    return NULL;
+  }
+  const double *runs = data;
+  for (size_t i = 0; i < count; i++) {
+    if (!(runs[i] >= 0 && runs[i] <= 9007199254740992.0) || runs[i] != (double)(int64_t)runs[i]) {
+      napi_throw_range_error(env, "ERR_INVALID_ARG", "run offsets and lengths must be whole and non-negative");
+      return NULL;
+    }
+  }
+  copier c = {fd_in, fd_out, 0, NULL, 0, NULL};
+  double total = 0;
+  for (size_t i = 0; i < count; i += 3) {
+    int64_t in = (int64_t)runs[i], out = (int64_t)runs[i + 1], len = (int64_t)runs[i + 2];
+    int64_t n = copy_run(&c, in, out, len);
+    if (n < 0) {
+      free(c.buf);
+      return throw_errno(env, c.syscall, c.err, (double)(i / 3), (double)out);
+    }
+    total += (double)n;
+    if (n < len) break;
+  }
+  free(c.buf);
+  napi_value r;
+  napi_create_double(env, total, &r);
+  return r;
+}
+
+// copyBitmapRuns(fdIn, fdOut, bitmap, fromSector, toSector, inOffset, sectorSize, sizeBytes) → [bytes, runs]:
+// every maximal run of set bits (least significant first) in [fromSector, toSector) is copied from
+// inOffset + s*sectorSize to s*sectorSize, clipped to sizeBytes. This is an overlay merge's inner loop; doing
+// the bitmap scan here spares JavaScript one object per run. fromSector must be a multiple of 8. Throws an
+// Error with code "EOF" when the input ends inside a run.
+static napi_value js_copy_bitmap_runs(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  int32_t fd_in, fd_out, ss;
+  int64_t from, to, in_off, size;
+  if (!get_args(env, info, 8, argv) || !get_int(env, argv[0], &fd_in) || !get_int(env, argv[1], &fd_out) ||
+      !get_offset(env, argv[3], &from) || !get_offset(env, argv[4], &to) || !get_offset(env, argv[5], &in_off) ||
+      !get_int(env, argv[6], &ss) || !get_offset(env, argv[7], &size))
+    return NULL;
+  napi_typedarray_type type;
+  size_t bytes;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[2], &type, &bytes, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected the bitmap as a Uint8Array");
+    return NULL;
+  }
+  if (from % 8 != 0 || ss <= 0 || to > (int64_t)bytes * 8) {
+    napi_throw_range_error(env, "ERR_INVALID_ARG", "sector range outside the bitmap, or unaligned");
+    return NULL;
+  }
+  const unsigned char *bm = data;
+  copier c = {fd_in, fd_out, 0, NULL, 0, NULL};
+  double total = 0, runs = 0;
+  int64_t start = -1;
+  for (int64_t s = from; s <= to;) {
+    int set;
+    if (s == to) {
+      set = 0;
+    } else if (s % 8 == 0 && s + 8 <= to && (bm[s / 8] == 0 || bm[s / 8] == 0xff)) {
+      // Whole bytes of 0x00 or 0xff: bitmaps are mostly one or the other.
+      if ((bm[s / 8] == 0xff) == (start >= 0)) {
+        s += 8;
+        continue;
+      }
+      set = bm[s / 8] == 0xff;
+    } else {
+      set = (bm[s / 8] >> (s % 8)) & 1;
+    }
+    if (set && start < 0) {
+      start = s;
+    } else if (!set && start >= 0) {
+      int64_t pos = start * ss;
+      int64_t len = (s - start) * ss;
+      if (pos + len > size) len = size > pos ? size - pos : 0;
+      if (len > 0) {
+        int64_t n = copy_run(&c, in_off + pos, pos, len);
+        if (n < 0) {
+          free(c.buf);
+          return throw_errno(env, c.syscall, c.err, runs, (double)pos);
+        }
+        total += (double)n;
+        runs++;
+        if (n < len) {
+          free(c.buf);
+          napi_value code, msg, error;
+          napi_create_string_utf8(env, "EOF", NAPI_AUTO_LENGTH, &code);
+          napi_create_string_utf8(env, "the input ended inside a run", NAPI_AUTO_LENGTH, &msg);
+          napi_create_error(env, code, msg, &error);
+          napi_throw(env, error);
+          return NULL;
+        }
+      }
+      start = -1;
+    }
+    s++;
+  }
+  free(c.buf);
+  napi_value r, v;
+  napi_create_array_with_length(env, 2, &r);
+  napi_create_double(env, total, &v);
+  napi_set_element(env, r, 0, v);
+  napi_create_double(env, runs, &v);
+  napi_set_element(env, r, 1, v);
+  return r;
+}
+
+// startWriteback(fd, offset, length): ask the kernel to start writing a range to the device now, without
+// waiting (sync_file_range SYNC_FILE_RANGE_WRITE). Not a durability point: only fsync is.
+static napi_value js_start_writeback(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t fd;
+  int64_t off, len;
+  if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], &fd) || !get_offset(env, argv[1], &off) ||
+      !get_offset(env, argv[2], &len))
+    return NULL;
+  if (sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE) < 0)
+    return throw_errno(env, "sync_file_range", errno, 0, (double)off);
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"copyFileRange", NULL, js_copy_file_range, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyRuns", NULL, js_copy_runs, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyBitmapRuns", NULL, js_copy_bitmap_runs, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"startWriteback", NULL, js_start_writeback, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}

@@ -1,0 +1,100 @@
+// Batched file-to-file copies at explicit offsets over our N-API addon (native/fileio/fileio.c), with a
+// pure-JS fallback when the addon is not built, so every caller works either way.
+import { existsSync, readSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface FileIoBinding {
+  copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number): number;
+  copyRuns(fdIn: number, fdOut: number, runs: Float64Array): number;
+  copyBitmapRuns(
+    fdIn: number,
+    fdOut: number,
+    bitmap: Uint8Array,
+    fromSector: number,
+    toSector: number,
+    inOffset: number,
+    sectorSize: number,
+    sizeBytes: number,
+  ): [bytes: number, runs: number];
+  startWriteback(fd: number, offset: number, length: number): void;
+}
+
+/** A failed copy: `syscall` and `code` as Node reports them, and the output offset it had reached. */
+export interface CopyError extends NodeJS.ErrnoException {
+  readonly offset: number;
+}
+
+let binding: FileIoBinding | null | undefined;
+
+/**
+ * The addon, or null when it is not built or UMLKIT_NO_NATIVE_FILEIO is set (tests and the benchmark use
+ * that to measure the fallback). Loaded once, on first use.
+ */
+export function nativeFileIo(): FileIoBinding | null {
+  if (binding !== undefined) return binding;
+  binding = null;
+  if (process.env.UMLKIT_NO_NATIVE_FILEIO) return binding;
+  // dist/host/file-io.js → dist/native; src/host/file-io.ts (tests) → dist/native too.
+  const file = ['../native/fileio.node', '../../dist/native/fileio.node']
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((p) => existsSync(p));
+  if (file) binding = createRequire(import.meta.url)(file) as FileIoBinding;
+  return binding;
+}
+
+/** Forget the loaded addon (tests switch UMLKIT_NO_NATIVE_FILEIO between cases). */
+export function resetFileIo(): void {
+  binding = undefined;
+}
+
+const FALLBACK_BYTES = 1 << 20;
+let fallbackBuffer: Buffer | undefined;
+
+/**
+ * Copy each (input offset, output offset, length) triple of `runs` from `fdIn` to `fdOut`, in order.
+ * Returns the bytes copied: less than the lengths' sum only when the input ended (the caller decides whether
+ * that is an error). Throws a CopyError for a failed read or write.
+ */
+export function copyRuns(fdIn: number, fdOut: number, runs: Float64Array): number {
+  const native = nativeFileIo();
+  if (native) return native.copyRuns(fdIn, fdOut, runs);
+  fallbackBuffer ??= Buffer.allocUnsafe(FALLBACK_BYTES);
+  const buf = fallbackBuffer;
+  let total = 0;
+  for (let i = 0; i < runs.length; i += 3) {
+    const from = runs[i] as number;
+    const to = runs[i + 1] as number;
+    const len = runs[i + 2] as number;
+    let done = 0;
+    while (done < len) {
+      let n: number;
+      try {
+        n = readSync(fdIn, buf, 0, Math.min(len - done, buf.length), from + done);
+      } catch (err) {
+        throw Object.assign(err as Error, { offset: to + done });
+      }
+      if (n === 0) return total + done;
+      for (let w = 0; w < n; ) {
+        try {
+          w += writeSync(fdOut, buf, w, n - w, to + done + w);
+        } catch (err) {
+          throw Object.assign(err as Error, { offset: to + done + w });
+        }
+      }
+      done += n;
+    }
+    total += len;
+  }
+  return total;
+}
+
+/**
+ * Ask the kernel to start writing a range of `fd` to its device now, without waiting, so a later fsync has
+ * less left to do. Does nothing without the addon; errors are left for that fsync to report.
+ */
+export function startWriteback(fd: number, offset: number, length: number): void {
+  try {
+    nativeFileIo()?.startWriteback(fd, offset, length);
+  } catch {}
+}
