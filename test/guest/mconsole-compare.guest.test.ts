@@ -120,9 +120,10 @@ describe('umlkit mconsole prints what uml_mconsole prints', () => {
         if (r.status !== TIMED_OUT || i === 4) return r;
       }
     };
+    // Replies of a few packets only: longer ones overflow uml_mconsole's queue (see the stack test).
     for (const words of [
       ['proc', 'uptime'],
-      ['sysrq', 'm'],
+      ['proc', 'meminfo'],
     ]) {
       const [a, b] = [await ours(words), await patient(words)];
       expect(a.status).toBe(b.status);
@@ -130,7 +131,10 @@ describe('umlkit mconsole prints what uml_mconsole prints', () => {
       expect(a.stdout.split('\n').length).toBe(b.stdout.split('\n').length);
     }
     // The stack of a running pid 1 differs between two calls (the kernel may even fault while walking it).
-    const [a, b] = [await ours(['stack', '1']), await patient(['stack', '1'])];
+    const [a, b] = [
+      await ours(['stack', '1']),
+      await umlMconsole(guest.socketPath, ['stack', '1'], guest.dir, 3000),
+    ];
     expect(a.status).toBe(0);
     expect(a.stdout.slice(0, 3)).toBe('OK ');
     if (b.status !== TIMED_OUT) expect(b.stdout.slice(0, 3)).toBe('OK ');
