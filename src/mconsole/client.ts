@@ -54,7 +54,12 @@ export class MconsoleClient {
    *   MCONSOLE_PROTOCOL (an undecodable reply), USAGE (a command of 512 bytes or more).
    */
   request(command: string | Uint8Array, options: RequestOptions = {}): Promise<MconsoleReply> {
-    const request = encodeRequest(command); // validate before queueing
+    let request: Uint8Array;
+    try {
+      request = encodeRequest(command); // validated before queueing; a bad command rejects, never throws
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = this.#queue.then(() => this.#exchange(request, command, options));
     this.#queue = run.catch(() => undefined);
     return run;
