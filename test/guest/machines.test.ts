@@ -5,7 +5,6 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePaths } from '../../src/host/paths.ts';
-import { MconsoleClient } from '../../src/mconsole/client.ts';
 import {
   createSandbox,
   ensureTestUser,
@@ -161,13 +160,10 @@ describe('console, pause, hot-plug', () => {
     const m = machine('plug');
     expect((await umlkit(box, ['disk', 'create', 'plug.ext4', '--size', '8M'])).code).toBe(0);
     expect((await umlkit(box, ['create', m, '--start'])).code).toBe(0);
-    const paths = resolvePaths(box.env);
-    const client = new MconsoleClient(join(paths.runtimeDir, 'm', m, m, 'mconsole'));
-    try {
-      expect((await client.request(`config ubdc=${join(box.root, 'plug.ext4')}`)).err).toBe(0);
-    } finally {
-      client.close();
-    }
+    const version = await umlkit(box, ['mconsole', m, 'version']);
+    expect(version.stdout.toString()).toMatch(/^OK Linux \S+ 6\.1\./);
+    const plug = await umlkit(box, ['mconsole', m, 'config', `ubdc=${join(box.root, 'plug.ext4')}`]);
+    expect([plug.code, plug.stdout.toString()]).toEqual([0, 'OK \n']);
     const r = await umlkit(box, [
       'exec',
       m,

@@ -2,8 +2,10 @@
 import { UmlError } from '../../core/errors.ts';
 import { joinWords } from '../../core/mconsole/uml-mconsole.ts';
 import { parseDurationMs } from '../../core/units.ts';
+import { resolvePaths } from '../../host/paths.ts';
 import { MconsoleClient } from '../../mconsole/client.ts';
-import { resolveMconsoleTarget } from '../../mconsole/target.ts';
+import { machineNameResolver } from '../../mconsole/machine-target.ts';
+import { resolveMconsoleTarget, TARGET_RESOLVERS } from '../../mconsole/target.ts';
 import { runUmlMconsoleLine } from '../../mconsole/uml-mconsole-session.ts';
 import type { Command } from '../command.ts';
 import { stringOption } from '../parse-args.ts';
@@ -13,7 +15,7 @@ export const command: Command = {
   summary: "send a management-console command to a running UML (uml_mconsole's output and exit status)",
   usage: 'umlkit mconsole [OPTIONS] TARGET CMD [ARGS...]',
   description: [
-    'TARGET is the mconsole socket (<uml_dir>/<umid>/mconsole) or the umid directory holding it.',
+    'TARGET is a machine name, an mconsole socket (<uml_dir>/<umid>/mconsole) or the umid directory holding it.',
     'CMD is any 6.1 mconsole command: version, help, halt, reboot, cad, sysrq KEY, config DEV[=SPEC],',
     "remove DEV, stop, go, log TEXT, proc FILE, stack PID; plus uml_mconsole's local commands",
     '(log -f FILE, mconsole-version, int). Prints `OK <text>` or `ERR <text>` and exits with the',
@@ -30,6 +32,7 @@ export const command: Command = {
     },
   ],
   examples: [
+    'umlkit mconsole web1 version',
     'umlkit mconsole ~/.uml/web1 version',
     'umlkit mconsole /tmp/u/web1/mconsole config ubdb=data.img',
     'umlkit mconsole /tmp/u/web1 sysrq s',
@@ -42,7 +45,10 @@ export const command: Command = {
       });
     }
     const timeout = stringOption(args.values, 'timeout');
-    const target = resolveMconsoleTarget(name, ctx);
+    const target = resolveMconsoleTarget(name, ctx, [
+      machineNameResolver(resolvePaths(ctx.env)),
+      ...TARGET_RESOLVERS,
+    ]);
     const client = new MconsoleClient(
       target.socketPath,
       timeout === undefined ? {} : { timeoutMs: parseDurationMs(timeout, '--timeout') },
