@@ -99,6 +99,8 @@ export interface CliResult {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: Buffer;
   readonly stderr: string;
+  /** stderr as raw bytes, for binary comparisons. */
+  readonly stderrBytes: Buffer;
 }
 
 export interface CliOptions {
@@ -130,9 +132,11 @@ export function umlkit(box: Sandbox, args: readonly string[], options: CliOption
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv, { env, cwd: options.cwd ?? box.root, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
+    const errChunks: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => {
+      errChunks.push(d);
       err += d.toString();
     });
     const timer = setTimeout(() => {
@@ -145,7 +149,8 @@ export function umlkit(box: Sandbox, args: readonly string[], options: CliOption
     }, options.timeoutMs ?? 90_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err });
+      const stderrBytes = Buffer.concat(errChunks);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: stderrBytes.toString(), stderrBytes });
     });
     options.onSpawn?.(child);
     if (options.input !== undefined) child.stdin.end(options.input);
