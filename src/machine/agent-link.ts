@@ -170,7 +170,7 @@ export class AgentLink {
   private resolveHello!: (h: AgentHello) => void;
   private rejectHello!: (e: Error) => void;
   private isClosed = false;
-  private blocked = 0;
+  private readonly waitingFor = new Set<Writable>();
 
   /** Called on every hello: once per boot of the guest (a reboot re-runs the agent on the same line). */
   onHello: ((hello: AgentHello) => void) | undefined;
@@ -236,11 +236,13 @@ export class AgentLink {
 
   /** Write guest output; while a destination is backed up, stop reading the line (the guest then waits). */
   write(stream: Writable, data: Uint8Array): void {
-    if (stream.write(data)) return;
-    this.blocked++;
+    if (stream.write(data) || this.waitingFor.has(stream)) return;
+    // One drain listener per blocked stream, however many writes it refused meanwhile.
+    this.waitingFor.add(stream);
     this.line.pause();
     stream.once('drain', () => {
-      if (--this.blocked === 0) this.line.resume();
+      this.waitingFor.delete(stream);
+      if (this.waitingFor.size === 0) this.line.resume();
     });
   }
 

@@ -148,11 +148,16 @@ export async function execViaSupervisor(
   };
 }
 
+// One drain listener per blocked stream: a listener per refused write would pile up (and warn).
+const blockedStreams = new WeakSet<Writable>();
 function writeWithBackpressure(stream: Writable, data: Uint8Array, socket: Socket): void {
-  if (!stream.write(data)) {
-    socket.pause();
-    stream.once('drain', () => socket.resume());
-  }
+  if (stream.write(data) || blockedStreams.has(stream)) return;
+  blockedStreams.add(stream);
+  socket.pause();
+  stream.once('drain', () => {
+    blockedStreams.delete(stream);
+    socket.resume();
+  });
 }
 
 /**
