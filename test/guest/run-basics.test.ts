@@ -1,6 +1,8 @@
 // `umlkit run` against the real kernel: exit codes, separated streams, stdin, disks, cleanup.
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, expectNoStack, type Sandbox, umlkit } from '../helpers/umlkit-cli.ts';
@@ -130,6 +132,25 @@ describe('disks', () => {
     expect(first.stdout.toString()).toBe('x\n');
     const second = await umlkit(box, ['run', '--', 'sh', '-c', 'test -e /etc/marker; echo $?']);
     expect(second.stdout.toString()).toBe('1\n');
+  });
+
+  it('boots an image that knows nothing about umlkit: one static binary, no /etc, no /dev, no /proc', async () => {
+    const tree = join(box.root, 'bare');
+    mkdirSync(join(tree, 'opt'), { recursive: true });
+    copyFileSync('/bin/busybox', join(tree, 'opt', 'bb'));
+    execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', tree, join(box.root, 'bare.ext4'), '16M']);
+    const r = await umlkit(box, [
+      'run',
+      '--image',
+      './bare.ext4',
+      '--',
+      '/opt/bb',
+      'sh',
+      '-c',
+      '/opt/bb echo hi from $(/opt/bb uname -s); /opt/bb ls /proc/self >/dev/null && /opt/bb echo proc ok',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.toString()).toBe('hi from Linux\nproc ok\n');
   });
 
   it('keeps the overlay with --keep and says where', async () => {
