@@ -137,7 +137,7 @@ describe('disks', () => {
   it('boots an image that knows nothing about umlkit: one static binary, no /etc, no /dev, no /proc', async () => {
     const tree = join(box.root, 'bare');
     mkdirSync(join(tree, 'opt'), { recursive: true });
-    copyFileSync('/bin/busybox', join(tree, 'opt', 'bb'));
+    copyFileSync('/bin/busybox', join(tree, 'opt', 'busybox'));
     execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', tree, join(box.root, 'bare.ext4'), '16M']);
     const r = await umlkit(box, [
       'run',
