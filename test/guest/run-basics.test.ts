@@ -144,10 +144,10 @@ describe('disks', () => {
       '--image',
       './bare.ext4',
       '--',
-      '/opt/bb',
+      '/opt/busybox',
       'sh',
       '-c',
-      '/opt/bb echo hi from $(/opt/bb uname -s); /opt/bb ls /proc/self >/dev/null && /opt/bb echo proc ok',
+      '/opt/busybox echo hi from $(/opt/busybox uname -s); /opt/busybox ls /proc/self >/dev/null && /opt/busybox echo proc ok',
     ]);
     expect(r.stderr).toBe('');
     expect(r.stdout.toString()).toBe('hi from Linux\nproc ok\n');
