@@ -60,6 +60,7 @@ export const NATIVE = [
     'native/fileio/fileio.c',
     ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node'],
   ],
+  ['umlkit-jail', 'native/jail/jail.c', ['-static', '-O2', '-s', '-Wall']],
 ];
 for (const [name, source, args] of NATIVE) buildNative(name, join(root, source), args);
 

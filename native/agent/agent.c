@@ -164,6 +164,31 @@ static void mount_if_dir(const char *src, const char *dir, const char *type, uns
   mount(src, dir, type, flags, data);
 }
 
+// Host directories shared with `--share HOST:GUEST[:ro]` arrive as umlkit_shareN=HOST:GUEST:ro|rw and are
+// mounted with hostfs (the host side makes :ro binding; MS_RDONLY here only mirrors it).
+static void mount_shares(void) {
+  for (int i = 0; i < 16; i++) {
+    char key[32], spec[1024], target[1100];
+    snprintf(key, sizeof key, "umlkit_share%d", i);
+    if (!cmdline_value(key, spec, sizeof spec, NULL)) break;
+    char *guest = strchr(spec, ':');
+    char *mode = guest ? strchr(guest + 1, ':') : NULL;
+    if (!guest || !mode) continue;
+    *guest++ = 0;
+    *mode++ = 0;
+    snprintf(target, sizeof target, "%s%s", NEWROOT, guest);
+    for (char *p = target + strlen(NEWROOT) + 1; *p; p++) {
+      if (*p != '/') continue;
+      *p = 0;
+      mkdir(target, 0755);
+      *p = '/';
+    }
+    mkdir(target, 0755);
+    if (mount("none", target, "hostfs", strcmp(mode, "ro") == 0 ? MS_RDONLY : 0, spec) != 0)
+      logmsg("umlkit-agent: cannot mount share %s at %s: %s\n", spec, guest, strerror(errno));
+  }
+}
+
 // Try each block filesystem the kernel knows until one mounts the root device.
 static int mount_root(const char *dev, const char *fstype, int *err_out) {
   if (fstype && *fstype) {
@@ -683,6 +708,7 @@ int main(void) {
   mount_if_dir("devpts", NEWROOT "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=666");
   mount_if_dir("proc", NEWROOT "/proc", "proc", 0, NULL);
   mount_if_dir("sysfs", NEWROOT "/sys", "sysfs", 0, NULL);
+  mount_shares();
   // devtmpfs lacks the links udev would add; programs expect /dev/stdin and friends.
   symlink("/proc/self/fd", NEWROOT "/dev/fd");
   symlink("/proc/self/fd/0", NEWROOT "/dev/stdin");

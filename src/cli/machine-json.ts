@@ -21,10 +21,13 @@ export function machineJson(m: MachineInfo): Record<string, unknown> {
     overlay: m.files.overlay,
     overlayBytesUsed: m.overlayBytesUsed ?? null,
     consoleLog: m.files.console,
+    // What confines the kernel: recorded at the last start (state), else what the next start will do.
+    sandbox: m.state?.sandbox ?? { enabled: m.spec?.sandbox !== false, layers: {} },
+    shares: m.spec?.shares ?? [],
     limits: {
       memory: m.spec ? 'mem= (guest RAM)' : null,
       cpu: 'unavailable',
-      pids: 'unavailable',
+      pids: m.state?.sandbox?.limits ? `rlimit nproc ${m.state.sandbox.limits.nproc}` : 'unavailable',
       io: 'unavailable',
     },
     createdAt: m.spec?.createdAt ?? null,

@@ -1,11 +1,42 @@
 // Options shared by `run`, `create` and `boot`: which image, how much memory, which disks and kernel.
 import { resolve } from 'node:path';
 import { type DiskSpec, parseDiskSpec } from '../core/disk-spec.ts';
+import type { ShareSpec } from '../core/kernel-argv.ts';
+import { parseShareSpec } from '../core/share-spec.ts';
 import { parseSize } from '../core/units.ts';
 import type { HostPaths } from '../host/paths.ts';
 import type { CliContext, OptionSpec, OptionValues } from './command.ts';
 import { listOption, stringOption } from './parse-args.ts';
 import { resolveImage } from './resolve-image.ts';
+
+/** The sandbox options (docs/security.md), shared by every command that boots a machine. */
+export const SANDBOX_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'share',
+    type: 'string',
+    value: 'HOSTDIR:GUESTDIR[:ro]',
+    multiple: true,
+    description: 'mount a host directory in the guest (needs the sandbox; :ro is enforced on the host)',
+  },
+  {
+    name: 'no-sandbox',
+    type: 'boolean',
+    description: 'run the kernel unconfined, with all your permissions (guest root can reach your files)',
+  },
+];
+
+export interface SandboxOptions {
+  readonly sandbox: boolean;
+  readonly shares: ShareSpec[];
+}
+
+export function readSandboxOptions(values: OptionValues, cwd: string): SandboxOptions {
+  const shares = listOption(values, 'share').map((text) => {
+    const s = parseShareSpec(text);
+    return { ...s, hostDir: resolve(cwd, s.hostDir) };
+  });
+  return { sandbox: values['no-sandbox'] !== true, shares };
+}
 
 export const MACHINE_OPTIONS: readonly OptionSpec[] = [
   {
@@ -28,6 +59,7 @@ export const MACHINE_OPTIONS: readonly OptionSpec[] = [
     value: 'PATH',
     description: 'UML kernel to boot (default: see `umlkit kernel ls`)',
   },
+  ...SANDBOX_OPTIONS,
 ];
 
 export interface MachineOptions {
@@ -35,6 +67,8 @@ export interface MachineOptions {
   readonly memoryBytes: number;
   readonly disks: DiskSpec[];
   readonly kernelPath: string | undefined;
+  readonly sandbox: boolean;
+  readonly shares: ShareSpec[];
 }
 
 /** Parse and check the shared options; builds the default image on first use. */
@@ -50,5 +84,11 @@ export async function readMachineOptions(
   });
   const kernel = stringOption(values, 'kernel');
   const imagePath = await resolveImage(stringOption(values, 'image'), paths, ctx);
-  return { imagePath, memoryBytes, disks, kernelPath: kernel ? resolve(ctx.cwd, kernel) : undefined };
+  return {
+    imagePath,
+    memoryBytes,
+    disks,
+    kernelPath: kernel ? resolve(ctx.cwd, kernel) : undefined,
+    ...readSandboxOptions(values, ctx.cwd),
+  };
 }

@@ -43,6 +43,11 @@ export const ERROR_CODES = [
   'WRONG_STATE',
   'SUPERVISOR_UNREACHABLE',
   'START_FAILED',
+  'SANDBOX_UNAVAILABLE',
+  'INVALID_SHARE_SPEC',
+  'SHARE_UNUSABLE',
+  'MEMORY_TOO_LARGE',
+  'DISK_DUPLICATE',
   'INTERNAL',
   'MCONSOLE_PROTOCOL',
   'SOCKET_PATH_TOO_LONG',
@@ -90,6 +95,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INVALID_DISK_SPEC',
   'INVALID_ENV',
   'INVALID_NAME',
+  'INVALID_SHARE_SPEC',
 ]);
 
 export const isUmlError = (e: unknown, code?: ErrorCode): e is UmlError =>

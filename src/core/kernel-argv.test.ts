@@ -37,6 +37,8 @@ describe('kernelArgv', () => {
       'umlkit_root=/dev/ubda',
       'umlkit_hostname=run-0a1b2c3d',
       'umlkit_line=/dev/ttyS1',
+      'sysctl.kernel.modules_disabled=1',
+      'initcall_blacklist=init_hostfs',
     ]);
   });
 
@@ -76,5 +78,19 @@ describe('kernelArgv', () => {
     expect(() => kernelArgv({ ...plan, disks: [{ path: '/a,b', readonly: false }] })).toThrow(
       expect.objectContaining({ code: 'PATH_UNSUPPORTED' }),
     );
+  });
+
+  it('keeps hostfs only for shares, and never allows modules', () => {
+    const argv = kernelArgv({
+      ...plan,
+      shares: [
+        { hostDir: '/home/u/src', guestDir: '/mnt/src', readonly: true },
+        { hostDir: '/home/u/out', guestDir: '/out', readonly: false },
+      ],
+    });
+    expect(argv).toContain('sysctl.kernel.modules_disabled=1');
+    expect(argv).not.toContain('initcall_blacklist=init_hostfs');
+    expect(argv).toContain('umlkit_share0=/home/u/src:/mnt/src:ro');
+    expect(argv).toContain('umlkit_share1=/home/u/out:/out:rw');
   });
 });

@@ -25,7 +25,15 @@ export interface MachinePlan {
   readonly notifySocket?: string;
   /** Guest hostname (default: the umid). */
   readonly hostname?: string;
+  /** Host directories mounted in the guest with hostfs (the sandbox shows the kernel only these). */
+  readonly shares?: readonly ShareSpec[];
   readonly extraArgs?: readonly string[];
+}
+
+export interface ShareSpec {
+  readonly hostDir: string;
+  readonly guestDir: string;
+  readonly readonly: boolean;
 }
 
 /** UML joins its arguments into one command line of at most 4096 bytes and exits(1) beyond that. */
@@ -79,6 +87,14 @@ export function kernelArgv(plan: MachinePlan): string[] {
     'umlkit_root=/dev/ubda',
     `umlkit_hostname=${plan.hostname ?? plan.umid}`,
     `umlkit_line=/dev/ttyS${AGENT_LINE}`,
+    // Guest root must not gain host code: no module loading after boot, and hostfs (which reaches any
+    // host path the kernel process can see) only when the user shares a directory.
+    'sysctl.kernel.modules_disabled=1',
+    ...((plan.shares ?? []).length === 0 ? ['initcall_blacklist=init_hostfs'] : []),
+    ...(plan.shares ?? []).map(
+      (s, i) =>
+        `umlkit_share${i}=${checkKernelPath(s.hostDir, 'share')}:${checkKernelPath(s.guestDir, 'guest share')}:${s.readonly ? 'ro' : 'rw'}`,
+    ),
     ...(plan.notifySocket ? [`mconsole=notify:${checkKernelPath(plan.notifySocket, 'notify socket')}`] : []),
     ...(plan.extraArgs ?? []),
   ];

@@ -1,5 +1,6 @@
 // What a machine's status is, derived from its recorded state and what is alive right now. Pure: the
 // caller observes the processes, this decides. `ls` and `inspect` never throw for a sick machine.
+import type { SandboxLimits } from './sandbox-argv.ts';
 
 export type MachinePhase = 'starting' | 'running' | 'stopping' | 'exited';
 export type ExitReason =
@@ -16,6 +17,13 @@ export interface Identity {
   readonly startTime: number;
 }
 
+/** How a kernel was confined: one line per layer, what is in force or why it is not. */
+export interface SandboxRecord {
+  readonly enabled: boolean;
+  readonly layers: Readonly<Record<string, string>>;
+  readonly limits?: SandboxLimits & { readonly ramTmpfsBytes: number };
+}
+
 /** state.json, written by the supervisor (version 1). */
 export interface MachineState {
   readonly version: 1;
@@ -28,6 +36,8 @@ export interface MachineState {
   readonly startedAt: string;
   readonly readyAt?: string;
   readonly paused?: boolean;
+  /** The sandbox the kernel runs in, layer by layer (src/host/sandbox/launcher.ts). */
+  readonly sandbox?: SandboxRecord;
   readonly exit?: {
     readonly code: number | null;
     readonly signal: string | null;

@@ -8,6 +8,7 @@ import { chooseGuestRamDir } from './guest-ram-dir.ts';
 import { resolveKernel } from './kernel.ts';
 import { FPFIX_PATH, INITRAMFS_PATH } from './kernel-env.ts';
 import type { HostPaths } from './paths.ts';
+import { probeSandbox } from './sandbox/probe.ts';
 import { findOnPath } from './tool.ts';
 
 export interface Check {
@@ -60,6 +61,31 @@ export function runDoctor(paths: HostPaths, env: Env): Check[] {
         },
   );
   checks.push(ptraceCheck());
+  // The sandbox is the security boundary (docs/security.md): without it machines need --no-sandbox.
+  const sandbox = probeSandbox(env.PATH);
+  checks.push(
+    sandbox.namespaces.ok
+      ? { name: 'sandbox', ok: true, detail: `${sandbox.namespaces.detail}; seccomp allow-list; rlimits` }
+      : {
+          name: 'sandbox',
+          ok: false,
+          detail: `${sandbox.namespaces.detail}: machines refuse to start without --no-sandbox`,
+          fix: sandbox.bwrap
+            ? 'sudo sysctl user.max_user_namespaces=10000'
+            : 'sudo apt-get install bubblewrap',
+        },
+  );
+  checks.push(
+    sandbox.cgroup.ok
+      ? { name: 'cgroup', ok: true, detail: sandbox.cgroup.detail }
+      : {
+          name: 'cgroup',
+          ok: false,
+          warning: true,
+          detail: `${sandbox.cgroup.detail}; per-machine process limit is RLIMIT_NPROC, memory is bounded by mem= and the RAM tmpfs, CPU by UML's single CPU`,
+          fix: 'a systemd user session with delegation (systemd-run --user -p Delegate=yes) would allow cgroup limits',
+        },
+  );
   const ram = chooseGuestRamDir(
     [paths.runtimeDir, '/dev/shm', '/tmp', paths.cacheDir].filter((d) => existsSync(d)),
   );

@@ -2,6 +2,7 @@
 // and UML's host-side diagnostics (fd 2) go to one console log plus a small in-memory tail.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 
 export interface KernelProcessOptions {
@@ -15,6 +16,17 @@ export interface KernelProcessOptions {
   readonly consoleInput?: boolean;
   /** Receives console output instead of the log file (the supervisor's rotating log and attached clients). */
   readonly sink?: (data: Buffer) => void;
+  /** Run the kernel through this (the sandbox, src/host/sandbox/launcher.ts) instead of directly. */
+  readonly launcher?: KernelLauncher;
+}
+
+/** A program that starts the kernel itself: its args already hold the kernel path and argv. */
+export interface KernelLauncher {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  /** More fds for the launcher, from fd 4 on (e.g. bwrap's seccomp program). */
+  readonly extraFds: readonly number[];
 }
 
 export interface KernelExit {
@@ -40,10 +52,11 @@ export class KernelProcess {
       ? undefined
       : createWriteStream(options.consoleLogPath, { flags: 'a', mode: 0o600 });
     // detached: UML becomes a process-group leader, so one kill(-pid) reaches all of its helper processes.
-    this.child = spawn(options.kernelPath, options.argv, {
+    const l = options.launcher;
+    this.child = spawn(l ? l.command : options.kernelPath, l ? l.args : options.argv, {
       detached: true,
-      env: options.env,
-      stdio: [options.consoleInput ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+      env: l ? l.env : options.env,
+      stdio: [options.consoleInput ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(l?.extraFds ?? [])],
     });
     if (this.child.pid === undefined) throw new Error(`could not start ${options.kernelPath}`);
     this.pid = this.child.pid;
@@ -52,7 +65,7 @@ export class KernelProcess {
     this.child.stderr?.on('data', (d: Buffer) => this.record(d));
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
+        this.exitInfo = options.launcher ? launcherExit(code, signal) : { code, signal };
         resolve(this.exitInfo);
       });
       this.child.on('error', () => {
@@ -127,4 +140,11 @@ export class KernelProcess {
   get consoleLogPath(): string {
     return this.options.consoleLogPath;
   }
+}
+
+/** bwrap reports a kernel killed by signal N as exit code 128+N: give it back as the signal. */
+function launcherExit(code: number | null, signal: NodeJS.Signals | null): KernelExit {
+  if (code === null || code <= 128) return { code, signal };
+  const name = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? { code: null, signal: name as NodeJS.Signals } : { code, signal };
 }

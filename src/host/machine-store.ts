@@ -16,6 +16,14 @@ export interface MachineSpec {
   readonly disks: readonly { readonly path: string; readonly readonly: boolean }[];
   /** Kernel given at create; otherwise resolved at each start. */
   readonly kernelPath?: string;
+  /** false: created with `--no-sandbox` (absent, as in older specs: sandboxed). */
+  readonly sandbox?: boolean;
+  /** Host directories mounted in the guest (`--share`); absent: none. */
+  readonly shares?: readonly {
+    readonly hostDir: string;
+    readonly guestDir: string;
+    readonly readonly: boolean;
+  }[];
   readonly createdAt: string;
 }
 

@@ -9,7 +9,10 @@ import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import { validateMachineName } from '../core/machine-name.ts';
 import { type DerivedStatus, deriveStatus, type MachineState } from '../core/machine-status.ts';
+import type { ShareSpec } from '../core/kernel-argv.ts';
+import { refuseSharesWithoutSandbox } from '../core/share-spec.ts';
 import { createOverlay } from '../host/cow/create.ts';
+import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-checks.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
 import {
   listMachineNames,
@@ -34,6 +37,9 @@ export interface CreateRequest {
   readonly memoryBytes: number;
   readonly disks: readonly DiskSpec[];
   readonly kernelPath?: string;
+  /** false only for an explicit `--no-sandbox`. */
+  readonly sandbox?: boolean;
+  readonly shares?: readonly ShareSpec[];
 }
 
 /** @throws {UmlError} INVALID_NAME, SOCKET_PATH_TOO_LONG, MACHINE_EXISTS, IMAGE_*, DISK_*, COW_* */
@@ -49,6 +55,10 @@ export function createMachine(paths: HostPaths, req: CreateRequest): MachineSpec
   }
   checkDiskFile(req.imagePath, false, 'image');
   for (const d of req.disks) checkDiskFile(d.path, !d.readonly, 'disk');
+  checkDistinctFiles([req.imagePath, ...req.disks.map((d) => d.path)]);
+  checkMemory(req.memoryBytes);
+  refuseSharesWithoutSandbox(req.shares ?? [], req.sandbox !== false);
+  const shares = checkShares(req.shares ?? []);
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   try {
     createOverlay(files.overlay, req.imagePath, { stateDir: paths.stateDir });
@@ -59,6 +69,8 @@ export function createMachine(paths: HostPaths, req: CreateRequest): MachineSpec
       memoryBytes: req.memoryBytes,
       disks: req.disks,
       ...(req.kernelPath ? { kernelPath: req.kernelPath } : {}),
+      ...(req.sandbox === false ? { sandbox: false } : {}),
+      ...(shares.length > 0 ? { shares } : {}),
       createdAt: new Date().toISOString(),
     };
     writeSpec(paths, spec);

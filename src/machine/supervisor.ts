@@ -10,6 +10,8 @@ import { kernelArgv } from '../core/kernel-argv.ts';
 import type { ExitReason, MachineState } from '../core/machine-status.ts';
 import { checkOverlayPair } from '../host/cow/check-pair.ts';
 import { acquireDiskLocks } from '../host/disk-lock.ts';
+import { checkDistinctFiles, checkShares } from '../host/launch-checks.ts';
+import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { pickGuestRamDir } from '../host/guest-ram-dir.ts';
 import { resolveKernel } from '../host/kernel.ts';
 import { INITRAMFS_PATH, kernelEnv } from '../host/kernel-env.ts';
@@ -63,6 +65,8 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
   try {
     const k = resolveKernel(spec.kernelPath, paths, env);
     checkOverlayPair(files.overlay, spec.imagePath);
+    checkDistinctFiles([spec.imagePath, files.overlay, ...spec.disks.map((d) => d.path)]);
+    const shares = checkShares(spec.shares ?? []);
     releaseLocks = acquireDiskLocks(
       paths.stateDir,
       [
@@ -87,21 +91,49 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       mode: 'boot',
       consoleInput: true,
       hostname: name,
+      shares,
+    });
+    const kEnv = kernelEnv(k.path, ram.dir, files.runDir);
+    const launch = prepareLaunch(spec.sandbox !== false, {
+      kernelPath: k.path,
+      kernelArgv: argv,
+      kernelEnv: kEnv,
+      runDir: files.runDir,
+      readOnly: [
+        spec.imagePath,
+        INITRAMFS_PATH,
+        ...spec.disks.filter((d) => d.readonly).map((d) => d.path),
+        ...shares.filter((s) => s.readonly).map((s) => s.hostDir),
+      ],
+      readWrite: [
+        files.overlay,
+        ...spec.disks.filter((d) => !d.readonly).map((d) => d.path),
+        ...shares.filter((s) => !s.readonly).map((s) => s.hostDir),
+      ],
+      memoryBytes: spec.memoryBytes,
+      env,
     });
     const log = new RotatingLog(files.console);
     kernel = new KernelProcess({
       kernelPath: k.path,
       argv,
-      env: kernelEnv(k.path, ram.dir, files.runDir),
+      env: kEnv,
       consoleLogPath: files.console,
       consoleInput: true,
       sink: (data) => {
         log.write(data);
         for (const c of consoleClients) c.write(data);
       },
+      ...(launch.launcher ? { launcher: launch.launcher } : {}),
     });
+    launch.release();
     const startTime = processStartTime(kernel.pid) ?? 0;
-    save({ kernel: { pid: kernel.pid, startTime }, kernelPath: k.path, kernelVersion: k.version });
+    save({
+      kernel: { pid: kernel.pid, startTime },
+      kernelPath: k.path,
+      kernelVersion: k.version,
+      sandbox: launch.report,
+    });
   } catch (e) {
     releaseLocks?.();
     return fail('boot-failed', isUmlError(e) ? `${e.code}: ${e.message}` : String(e));

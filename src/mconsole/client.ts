@@ -8,6 +8,8 @@
 // replies (af_unix only applies it to senders that are not the receiver's peer), so a long `sysrq`
 // stream is not cut short.
 
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import { decodeReply, encodeRequest } from '../core/mconsole/codec.ts';
 import * as cmd from '../core/mconsole/commands.ts';
@@ -39,6 +41,7 @@ export class MconsoleClient {
   #socket: UnixDatagramSocket | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #replyPath: string | undefined;
 
   /** @throws {UmlError} SOCKET_PATH_TOO_LONG when the path cannot be a socket address. */
   constructor(socketPath: string, options: MconsoleClientOptions = {}) {
@@ -146,10 +149,18 @@ export class MconsoleClient {
     if (this.#socket && !this.#socket.closed) return this.#socket;
     const socket = new UnixDatagramSocket();
     try {
+      // A file beside UML's socket first: a sandboxed UML (own network namespace) cannot reach an
+      // abstract name, but sees this directory at the same path. Then abstract, then any name.
+      const replyPath = join(dirname(this.socketPath), `.r${process.pid}-${++clientSeq}`);
       try {
-        socket.bind(abstractAddress(`umlkit-mconsole/${process.pid}/${++clientSeq}`));
+        socket.bind(pathAddress(replyPath));
+        this.#replyPath = replyPath;
       } catch {
-        socket.bind(Buffer.alloc(0)); // name taken (another pid namespace?): let the kernel pick one
+        try {
+          socket.bind(abstractAddress(`umlkit-mconsole/${process.pid}/${clientSeq}`));
+        } catch {
+          socket.bind(Buffer.alloc(0)); // name taken (another pid namespace?): let the kernel pick one
+        }
       }
       socket.connect(this.#address);
     } catch (e) {
@@ -201,6 +212,8 @@ export class MconsoleClient {
   #dropSocket(): void {
     this.#socket?.close();
     this.#socket = undefined;
+    if (this.#replyPath) rmSync(this.#replyPath, { force: true });
+    this.#replyPath = undefined;
   }
 
   #unreachable(label: string, why: string, cause?: unknown): UmlError {

@@ -47,6 +47,8 @@ export const command: Command = {
         tty: false,
         bootTimeoutMs: 60_000,
         keep: args.values.keep === true,
+        sandbox: opts.sandbox,
+        shares: opts.shares,
         stdout: ctx.stdout,
         stderr: ctx.stderr,
         paths,

@@ -26,6 +26,8 @@ export const command: Command = {
       memoryBytes: opts.memoryBytes,
       disks: opts.disks,
       ...(opts.kernelPath ? { kernelPath: opts.kernelPath } : {}),
+      sandbox: opts.sandbox,
+      shares: opts.shares,
     });
     if (args.values.start) {
       await startMachine(paths, name, { env: ctx.env });

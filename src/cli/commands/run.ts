@@ -93,7 +93,11 @@ export const command: Command = {
     const timeout = stringOption(v, 'timeout');
     const timeoutMs = timeout ? parseDurationMs(timeout, '--timeout') : undefined;
     const paths = resolvePaths(ctx.env);
-    const { imagePath, memoryBytes, disks, kernelPath } = await readMachineOptions(v, paths, ctx);
+    const { imagePath, memoryBytes, disks, kernelPath, sandbox, shares } = await readMachineOptions(
+      v,
+      paths,
+      ctx,
+    );
     const kernel = resolveKernel(kernelPath, paths, ctx.env);
     const defaults: Record<string, string> = {
       PATH: DEFAULT_PATH,
@@ -122,6 +126,8 @@ export const command: Command = {
         ...(timeoutMs ? { timeoutMs } : {}),
         bootTimeoutMs,
         keep: v.keep === true,
+        sandbox,
+        shares,
         ...(forwardStdin ? { stdin: ctx.stdin } : {}),
         stdout: ctx.stdout,
         stderr: tty ? ctx.stdout : ctx.stderr,

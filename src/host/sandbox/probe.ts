@@ -1,0 +1,90 @@
+// Which sandbox layers this host offers, probed once per process: bubblewrap with user namespaces (the
+// default), seccomp (bwrap loads our program), and a delegated cgroup (reported, used where present).
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NATIVE_DIR } from '../kernel-env.ts';
+import { findOnPath } from '../tool.ts';
+
+export const JAIL_PATH = join(NATIVE_DIR, 'umlkit-jail');
+
+export interface LayerStatus {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface SandboxSupport {
+  readonly bwrap: string | undefined;
+  /** bwrap could build user, mount, pid, ipc, uts and net namespaces here. */
+  readonly namespaces: LayerStatus;
+  readonly cgroup: LayerStatus;
+}
+
+let cached: SandboxSupport | undefined;
+
+export function probeSandbox(pathEnv: string | undefined): SandboxSupport {
+  if (cached) return cached;
+  const bwrap = findOnPath('bwrap', pathEnv);
+  cached = { bwrap, namespaces: probeNamespaces(bwrap), cgroup: probeCgroup() };
+  return cached;
+}
+
+function probeNamespaces(bwrap: string | undefined): LayerStatus {
+  if (!bwrap) return { ok: false, detail: 'bubblewrap (bwrap) is not installed' };
+  if (!existsSync(JAIL_PATH)) return { ok: false, detail: `${JAIL_PATH} is not built` };
+  const r = spawnSync(
+    bwrap,
+    [
+      '--unshare-user',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-net',
+      '--die-with-parent',
+      '--ro-bind',
+      JAIL_PATH,
+      JAIL_PATH,
+      JAIL_PATH,
+      '--probe',
+    ],
+    { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin' } },
+  );
+  if (r.status === 0 && r.stdout.includes('umlkit-jail ok')) {
+    return { ok: true, detail: `${bwrap}: user, mount, pid, ipc, uts and net namespaces` };
+  }
+  const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0];
+  return { ok: false, detail: `bwrap cannot create namespaces here: ${why}` };
+}
+
+/** A cgroup v2 directory of ours that we may write, with the controllers the limits need. */
+function probeCgroup(): LayerStatus {
+  const wanted = ['memory', 'pids', 'cpu'];
+  let own = '';
+  try {
+    own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '';
+  } catch {}
+  for (const mount of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    const controllersFile = join(mount, 'cgroup.controllers');
+    if (!existsSync(controllersFile)) continue;
+    const dir = join(mount, own);
+    let controllers: string[] = [];
+    try {
+      controllers = readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+    } catch {}
+    const missing = wanted.filter((c) => !controllers.includes(c));
+    if (missing.length > 0) {
+      return {
+        ok: false,
+        detail: `cgroup v2 at ${mount} offers ${controllers.join(' ') || 'no controllers'}; missing ${missing.join(', ')}`,
+      };
+    }
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      return { ok: false, detail: `cgroup ${dir} is not delegated to this user` };
+    }
+    // Delegated, but umlkit does not create per-machine cgroups yet: say so rather than imply limits.
+    return { ok: false, detail: `cgroup ${dir} is delegated, but umlkit does not use cgroups yet` };
+  }
+  return { ok: false, detail: 'no cgroup v2 hierarchy (cgroup v1 only)' };
+}

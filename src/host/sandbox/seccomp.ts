@@ -1,0 +1,26 @@
+// Writes a machine's compiled seccomp allow-list where bwrap can read it (`--seccomp FD`).
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allowListProgram, encodeBpf, type SeccompDefault } from '../../core/sandbox/seccomp-bpf.ts';
+import { UML_SYSCALLS } from '../../core/sandbox/uml-syscalls.ts';
+
+/**
+ * `UMLKIT_SECCOMP=log` logs (instead of killing) calls outside the list: the way to extend it for a
+ * new kernel (the kernel log shows `audit: type=1326 ... syscall=N`). Anything else: kill.
+ */
+export function seccompDefault(env: Readonly<Record<string, string | undefined>>): SeccompDefault {
+  return env.UMLKIT_SECCOMP === 'log' ? 'log' : 'kill';
+}
+
+/** The program in a file in `dir` (0600), opened for reading; the caller passes the fd and closes it. */
+export function openSeccompProgram(dir: string, onOther: SeccompDefault): number {
+  const file = join(dir, 'seccomp.bpf');
+  writeFileSync(file, encodeBpf(allowListProgram(UML_SYSCALLS, onOther)), { mode: 0o600 });
+  return openSync(file, 'r');
+}
+
+export const closeFd = (fd: number): void => {
+  try {
+    closeSync(fd);
+  } catch {}
+};
