@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 import type { ExecRequest } from '../core/agent-protocol.ts';
 import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
+import type { ShareSpec } from '../core/kernel-argv.ts';
 import { validateMachineName } from '../core/machine-name.ts';
 import { type DerivedStatus, deriveStatus, type MachineState } from '../core/machine-status.ts';
-import type { ShareSpec } from '../core/kernel-argv.ts';
 import { refuseSharesWithoutSandbox } from '../core/share-spec.ts';
 import { createOverlay } from '../host/cow/create.ts';
-import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-checks.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
+import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-checks.ts';
 import {
   listMachineNames,
   type MachineSpec,

@@ -7,7 +7,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { ExecRequest } from '../core/agent-protocol.ts';
 import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
+import type { ShareSpec } from '../core/kernel-argv.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
+import { refuseSharesWithoutSandbox } from '../core/share-spec.ts';
 import { createOverlay } from '../host/cow/create.ts';
 import { acquireDiskLocks } from '../host/disk-lock.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
@@ -15,9 +17,11 @@ import { pickGuestRamDir } from '../host/guest-ram-dir.ts';
 import type { Kernel } from '../host/kernel.ts';
 import { INITRAMFS_PATH, kernelEnv } from '../host/kernel-env.ts';
 import { AGENT_LINE_FD, KernelProcess } from '../host/kernel-process.ts';
+import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-checks.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { currentProcessIdentity, processStartTime } from '../host/process-identity.ts';
 import { createRunDir, type RunOwner, sweepStaleRunDirs, writeOwner } from '../host/run-dir.ts';
+import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { type AgentFailure, AgentLink, type Session } from './agent-link.ts';
 import { bootFailureError } from './boot-failure.ts';
 import { describeFailure } from './describe-failure.ts';
@@ -49,6 +53,9 @@ export interface RunRequest {
    */
   readonly console?: { readonly input: Readable; readonly output: Writable };
   readonly onPhase?: (phase: RunPhase) => void;
+  /** Run the kernel in the host sandbox (default true); false only for an explicit `--no-sandbox`. */
+  readonly sandbox?: boolean;
+  readonly shares?: readonly ShareSpec[];
 }
 
 export type RunPhase = 'booting' | 'running' | 'powering-off' | 'done';
@@ -69,6 +76,11 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
   for (const d of req.disks) checkKernelPath(d.path, 'disk');
   checkDiskFile(req.imagePath, false, 'image');
   for (const d of req.disks) checkDiskFile(d.path, !d.readonly, 'disk');
+  checkDistinctFiles([req.imagePath, ...req.disks.map((d) => d.path)]);
+  checkMemory(req.memoryBytes);
+  const sandbox = req.sandbox !== false;
+  refuseSharesWithoutSandbox(req.shares ?? [], sandbox);
+  const shares = checkShares(req.shares ?? []);
   if (!existsSync(INITRAMFS_PATH)) {
     throw new UmlError('INTERNAL', `the agent initramfs ${quote(INITRAMFS_PATH)} is missing`, {
       hint: 'run `npm run build`',
@@ -111,17 +123,40 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       agentFd: AGENT_LINE_FD,
       mode: req.console ? 'boot' : 'run',
       consoleInput: req.console !== undefined,
+      shares,
+    });
+    const env = kernelEnv(req.kernel.path, ramDir.dir, runDir);
+    const launch = prepareLaunch(sandbox, {
+      kernelPath: req.kernel.path,
+      kernelArgv: argv,
+      kernelEnv: env,
+      runDir,
+      readOnly: [
+        req.imagePath,
+        INITRAMFS_PATH,
+        ...req.disks.filter((d) => d.readonly).map((d) => d.path),
+        ...shares.filter((s) => s.readonly).map((s) => s.hostDir),
+      ],
+      readWrite: [
+        overlay,
+        ...req.disks.filter((d) => !d.readonly).map((d) => d.path),
+        ...shares.filter((s) => !s.readonly).map((s) => s.hostDir),
+      ],
+      memoryBytes: req.memoryBytes,
+      env: process.env,
     });
     req.onPhase?.('booting');
     const consoleOut = req.console?.output;
     kernel = new KernelProcess({
       kernelPath: req.kernel.path,
       argv,
-      env: kernelEnv(req.kernel.path, ramDir.dir, runDir),
+      env,
       consoleLogPath: consoleLog,
       ...(req.console ? { consoleInput: true } : {}),
       ...(consoleOut ? { sink: (d: Buffer) => consoleOut.write(d) } : {}),
+      ...(launch.launcher ? { launcher: launch.launcher } : {}),
     });
+    launch.release();
     if (req.console) {
       const k = kernel;
       req.console.input.on('data', (d: Buffer) => k.writeConsole(d));
@@ -221,13 +256,9 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         },
       );
     }
-    if (outcome.exit.failures.some((f) => f.stage === 'line')) {
-      // The agent line closed under the command: the kernel is going down (a panic closes the line
-      // before the process exits). Report what happened to the kernel, not a made-up exit status.
-      const exit = await kernel.waitOrKill(5000);
-      throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
+    for (const f of outcome.exit.failures) {
+      if (f.stage !== 'line') req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
     }
-    for (const f of outcome.exit.failures) req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
     req.onPhase?.('powering-off');
     const tOff = performance.now();
     link.powerOff(outcome.exit.code);
