@@ -176,6 +176,62 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'list the blocks, and for ext4 the files, an overlay changed',
     load: () => import('./commands/cow-diff.ts'),
   },
+  {
+    name: 'net run',
+    summary: 'internal: the switch of one network',
+    hidden: true,
+    load: () => import('./commands/net-run.ts'),
+  },
+  {
+    name: 'net create',
+    summary: 'create a virtual network: a switch machines join with --net NAME',
+    load: () => import('./commands/net-create.ts'),
+  },
+  {
+    name: 'net ls',
+    summary: 'list virtual networks',
+    load: () => import('./commands/net-ls.ts'),
+  },
+  {
+    name: 'net inspect',
+    summary: 'show everything about a virtual network',
+    load: () => import('./commands/net-inspect.ts'),
+  },
+  {
+    name: 'net rm',
+    summary: 'remove virtual networks',
+    load: () => import('./commands/net-rm.ts'),
+  },
+  {
+    name: 'net start',
+    summary: "start (or recover) a network's switch",
+    load: () => import('./commands/net-start.ts'),
+  },
+  {
+    name: 'net stop',
+    summary: "stop a network's switch",
+    load: () => import('./commands/net-stop.ts'),
+  },
+  {
+    name: 'net capture',
+    summary: "write a network's traffic as pcap (for tcpdump, tshark, Wireshark)",
+    load: () => import('./commands/net-capture.ts'),
+  },
+  {
+    name: 'net impair',
+    summary: 'set delay, jitter, loss, duplication or a rate limit on a link, while it runs',
+    load: () => import('./commands/net-impair.ts'),
+  },
+  {
+    name: 'net connect',
+    summary: 'connect a running machine to a network (hot-plug)',
+    load: () => import('./commands/net-connect.ts'),
+  },
+  {
+    name: 'net disconnect',
+    summary: 'disconnect a machine from a network (hot-unplug)',
+    load: () => import('./commands/net-disconnect.ts'),
+  },
 ];
 
 /** The entry for argv's leading words: two-word group commands first, then single words. */

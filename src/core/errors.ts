@@ -52,6 +52,16 @@ export const ERROR_CODES = [
   'MCONSOLE_PROTOCOL',
   'SOCKET_PATH_TOO_LONG',
   'NATIVE_ADDON_MISSING',
+  'INVALID_NET_SPEC',
+  'INVALID_PORT_SPEC',
+  'INVALID_SUBNET',
+  'INVALID_IMPAIRMENT',
+  'NET_NOT_FOUND',
+  'NET_EXISTS',
+  'NET_IN_USE',
+  'NET_DOWN',
+  'NET_FULL',
+  'UPLINK_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

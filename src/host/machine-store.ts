@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node
 import { join } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import type { MachineState } from '../core/machine-status.ts';
+import type { NicSpec, PortForward } from '../core/net/nic-spec.ts';
 import { readJsonIfExists, writeJsonAtomic } from './atomic-file.ts';
 import type { HostPaths } from './paths.ts';
 
@@ -24,6 +25,10 @@ export interface MachineSpec {
     readonly guestDir: string;
     readonly readonly: boolean;
   }[];
+  /** NICs (`--net`), in order: vec0, vec1, ... (docs/networking.md). Absent in older specs: no NICs. */
+  readonly nets?: readonly NicSpec[];
+  /** Host ports forwarded to the guest (`-p`), through the `user` NIC. */
+  readonly publish?: readonly PortForward[];
   readonly createdAt: string;
 }
 

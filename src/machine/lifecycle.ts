@@ -10,6 +10,7 @@ import { quote, UmlError } from '../core/errors.ts';
 import type { ShareSpec } from '../core/kernel-argv.ts';
 import { validateMachineName } from '../core/machine-name.ts';
 import { type DerivedStatus, deriveStatus, type MachineState } from '../core/machine-status.ts';
+import type { NicSpec, PortForward } from '../core/net/nic-spec.ts';
 import { refuseSharesWithoutSandbox } from '../core/share-spec.ts';
 import { createOverlay } from '../host/cow/create.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
@@ -37,6 +38,8 @@ export interface CreateRequest {
   readonly memoryBytes: number;
   readonly disks: readonly DiskSpec[];
   readonly kernelPath?: string;
+  readonly nets?: readonly NicSpec[];
+  readonly publish?: readonly PortForward[];
   /** false only for an explicit `--no-sandbox`. */
   readonly sandbox?: boolean;
   readonly shares?: readonly ShareSpec[];
@@ -69,6 +72,8 @@ export function createMachine(paths: HostPaths, req: CreateRequest): MachineSpec
       memoryBytes: req.memoryBytes,
       disks: req.disks,
       ...(req.kernelPath ? { kernelPath: req.kernelPath } : {}),
+      ...(req.nets?.length ? { nets: req.nets } : {}),
+      ...(req.publish?.length ? { publish: req.publish } : {}),
       ...(req.sandbox === false ? { sandbox: false } : {}),
       ...(shares.length > 0 ? { shares } : {}),
       createdAt: new Date().toISOString(),

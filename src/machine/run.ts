@@ -9,6 +9,7 @@ import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import type { ShareSpec } from '../core/kernel-argv.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
+import type { NicSpec, PortForward } from '../core/net/nic-spec.ts';
 import { refuseSharesWithoutSandbox } from '../core/share-spec.ts';
 import { createOverlay } from '../host/cow/create.ts';
 import { acquireDiskLocks } from '../host/disk-lock.ts';
@@ -25,6 +26,7 @@ import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { type AgentFailure, AgentLink, type Session } from './agent-link.ts';
 import { bootFailureError } from './boot-failure.ts';
 import { describeFailure } from './describe-failure.ts';
+import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
 
 export interface RunRequest {
   readonly kernel: Kernel;
@@ -53,6 +55,11 @@ export interface RunRequest {
    */
   readonly console?: { readonly input: Readable; readonly output: Writable };
   readonly onPhase?: (phase: RunPhase) => void;
+  /** NICs (`--net`), configured through the agent before the command runs; `-p` forwards (uplink). */
+  readonly nics?: readonly NicSpec[];
+  readonly forwards?: readonly PortForward[];
+  /** The caller's environment, for switches started on demand. */
+  readonly netEnv?: Readonly<Record<string, string | undefined>>;
   /** Run the kernel in the host sandbox (default true); false only for an explicit `--no-sandbox`. */
   readonly sandbox?: boolean;
   readonly shares?: readonly ShareSpec[];
@@ -98,6 +105,8 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
   const consoleLog = join(runDir, 'console.log');
 
   let releaseLocks: (() => void) | undefined;
+  let nics: AttachedNics | undefined;
+  let unwatch: (() => void) | undefined;
   let kernel: KernelProcess | undefined;
   let succeeded = false;
   const t0 = performance.now();
@@ -113,6 +122,16 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
     // Our COW writer, not UML's: the overlay exists (and is checked) before the kernel runs. Not
     // fsynced: an ephemeral overlay does not outlive a host crash anyway.
     createOverlay(overlay, req.imagePath, { stateDir: req.paths.stateDir, durable: false });
+    if (req.nics?.length) {
+      const netEnv = req.netEnv ?? process.env;
+      nics = await attachNics(req.paths, id, req.nics, {
+        ephemeral: true,
+        forwards: req.forwards ?? [],
+        env: netEnv,
+        logDir: runDir,
+      });
+      unwatch = watchSwitches(req.paths, req.nics, netEnv);
+    }
     const argv = kernelArgv({
       umid: id,
       umlDir: runDir,
@@ -123,6 +142,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       agentFd: AGENT_LINE_FD,
       mode: req.console ? 'boot' : 'run',
       consoleInput: req.console !== undefined,
+      ...(nics ? { extraArgs: nics.kernelArgs } : {}),
       shares,
     });
     const env = kernelEnv(req.kernel.path, ramDir.dir, runDir);
@@ -144,6 +164,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ],
       memoryBytes: req.memoryBytes,
       env: process.env,
+      network: nics !== undefined,
     });
     req.onPhase?.('booting');
     const consoleOut = req.console?.output;
@@ -219,6 +240,10 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       );
     }
 
+    if (nics) {
+      const failed = await configureGuest(link, nics.guest);
+      if (failed) req.stderr.write(`umlkit: warning: configuring the guest's network failed: ${failed}\n`);
+    }
     req.onPhase?.('running');
     const request: ExecRequest = {
       argv: req.argv,
@@ -280,6 +305,8 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       mkdirSync(join(req.paths.stateDir, 'logs'), { recursive: true, mode: 0o700 });
       copyFileSync(consoleLog, preservedLog(req.paths, id));
     }
+    unwatch?.();
+    await nics?.release();
     releaseLocks?.();
     if (req.keep && !succeeded) rmSync(overlay, { force: true });
     rmSync(runDir, { recursive: true, force: true });

@@ -22,6 +22,7 @@ import { RotatingLog, readLogTail } from '../host/rotating-log.ts';
 import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
 import { AgentLink } from './agent-link.ts';
+import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
 import { CLIENT_SESSION, type SupervisorReply, type SupervisorRequest } from './supervisor-protocol.ts';
 
 const BOOT_TIMEOUT_MS = 60_000;
@@ -61,6 +62,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
   const consoleClients = new Set<Socket>();
   let loopDetected = false;
   let releaseLocks: (() => void) | undefined;
+  let nics: AttachedNics | undefined;
   let kernel: KernelProcess;
   try {
     const k = resolveKernel(spec.kernelPath, paths, env);
@@ -80,6 +82,14 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     rmSync(files.socket, { force: true });
     rmSync(files.umidDir, { recursive: true, force: true });
     const ram = pickGuestRamDir(paths);
+    if (spec.nets?.length) {
+      nics = await attachNics(paths, name, spec.nets, {
+        ephemeral: false,
+        forwards: spec.publish ?? [],
+        env,
+        logDir: files.dir,
+      });
+    }
     const argv = kernelArgv({
       umid: name,
       umlDir: files.runDir,
@@ -91,6 +101,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       mode: 'boot',
       consoleInput: true,
       hostname: name,
+      ...(nics ? { extraArgs: nics.kernelArgs } : {}),
       shares,
     });
     const kEnv = kernelEnv(k.path, ram.dir, files.runDir);
@@ -112,6 +123,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       ],
       memoryBytes: spec.memoryBytes,
       env,
+      network: nics !== undefined,
     });
     const log = new RotatingLog(files.console);
     kernel = new KernelProcess({
@@ -135,11 +147,13 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       sandbox: launch.report,
     });
   } catch (e) {
+    await nics?.release();
     releaseLocks?.();
     return fail('boot-failed', isUmlError(e) ? `${e.code}: ${e.message}` : String(e));
   }
 
   const link = new AgentLink(kernel.agentLine);
+  const unwatch = watchSwitches(paths, spec.nets ?? [], env);
   let stopRequested = false;
   const bootTimes: number[] = [];
   let bootTimer: NodeJS.Timeout | undefined = setTimeout(() => {
@@ -166,6 +180,12 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     }
     // A reboot during a stop would bring the guest back: finish the stop by force.
     if (stopRequested && state.boots > 1) kernel.killGroup('SIGKILL');
+    // Every boot (a reboot too) starts with unconfigured NICs; images that configure themselves use ip=none.
+    if (nics) {
+      void configureGuest(link, nics.guest).then((failed) => {
+        if (failed) appendEvent(paths, name, 'net-config-failed', { detail: failed });
+      });
+    }
   };
 
   const stopMachine = async (timeoutMs: number): Promise<void> => {
@@ -337,6 +357,8 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
   appendEvent(paths, name, 'exited', { code: exit.code, signal: exit.signal, reason: reason.reason });
   for (const c of consoleClients) c.end();
   server.close();
+  unwatch();
+  await nics?.release();
   releaseLocks?.();
   rmSync(files.runDir, { recursive: true, force: true });
   return 0;

@@ -4,6 +4,7 @@ import { resolvePaths } from '../../host/paths.ts';
 import { createMachine, startMachine } from '../../machine/lifecycle.ts';
 import type { Command } from '../command.ts';
 import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
+import { NET_OPTIONS, readNetOptions } from '../net-options.ts';
 
 export const command: Command = {
   name: 'create',
@@ -12,7 +13,11 @@ export const command: Command = {
     'umlkit create NAME [--image NAME|PATH] [--mem SIZE] [--disk PATH[:ro]]... [--kernel PATH] [--start]',
   description:
     "The machine boots the image's own init (console: `umlkit console NAME`) with the umlkit agent beside it (`umlkit exec NAME -- CMD`).",
-  options: [...MACHINE_OPTIONS, { name: 'start', type: 'boolean', description: 'start it right away' }],
+  options: [
+    ...MACHINE_OPTIONS,
+    ...NET_OPTIONS,
+    { name: 'start', type: 'boolean', description: 'start it right away' },
+  ],
   examples: ['umlkit create web --mem 256M --disk www.ext4 --start', 'umlkit exec web -- uname -a'],
   async run(args, ctx) {
     const [name, ...extra] = args.positionals;
@@ -20,12 +25,14 @@ export const command: Command = {
       throw new UmlError('USAGE', 'give exactly one machine name', { hint: 'umlkit create NAME [options]' });
     const paths = resolvePaths(ctx.env);
     const opts = await readMachineOptions(args.values, paths, ctx);
+    const net = readNetOptions(args.values, paths);
     createMachine(paths, {
       name,
       imagePath: opts.imagePath,
       memoryBytes: opts.memoryBytes,
       disks: opts.disks,
       ...(opts.kernelPath ? { kernelPath: opts.kernelPath } : {}),
+      ...(net.nics.length ? { nets: net.nics, publish: net.forwards } : {}),
       sandbox: opts.sandbox,
       shares: opts.shares,
     });

@@ -7,6 +7,7 @@ import { resolvePaths } from '../../host/paths.ts';
 import { runMachine } from '../../machine/run.ts';
 import type { Command } from '../command.ts';
 import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
+import { NET_OPTIONS, readNetOptions } from '../net-options.ts';
 import { listOption, stringOption } from '../parse-args.ts';
 import { releaseStdin } from '../release-stdin.ts';
 import { attachTerminal } from '../terminal.ts';
@@ -26,6 +27,7 @@ export const command: Command = {
   commandAfterPositionals: 0,
   options: [
     ...MACHINE_OPTIONS,
+    ...NET_OPTIONS,
     {
       name: 'env',
       short: 'e',
@@ -99,6 +101,7 @@ export const command: Command = {
       ctx,
     );
     const kernel = resolveKernel(kernelPath, paths, ctx.env);
+    const { nics, forwards } = readNetOptions(v, paths);
     const defaults: Record<string, string> = {
       PATH: DEFAULT_PATH,
       HOME: '/root',
@@ -132,6 +135,7 @@ export const command: Command = {
         stdout: ctx.stdout,
         stderr: tty ? ctx.stdout : ctx.stderr,
         paths,
+        ...(nics.length ? { nics, forwards, netEnv: ctx.env } : {}),
         signal: abort.signal,
         ...(terminal ? { onSession: terminal.bind } : {}),
       });

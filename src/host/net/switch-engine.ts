@@ -1,0 +1,176 @@
+// The learning Ethernet switch: one UDP socket on 127.0.0.1 speaking L2TPv3 to every port's kernel,
+// demultiplexed by session id (and checked against the port's own UDP source), with per-port
+// impairments and capture taps.
+import { createSocket, type Socket } from 'node:dgram';
+import { parseEthernet } from '../../core/net/ethernet.ts';
+import {
+  type Impairment,
+  isImpaired,
+  type LinkQueue,
+  NO_IMPAIRMENT,
+  newLinkQueue,
+  schedule,
+} from '../../core/net/impairment.ts';
+import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
+import { MacTable } from '../../core/net/mac-table.ts';
+import { pcapRecord } from '../../core/net/pcap.ts';
+
+export interface EnginePort {
+  readonly id: number;
+  readonly session: number;
+  readonly guestPort: number;
+  impairment: Impairment;
+  readonly inQueue: LinkQueue;
+  readonly outQueue: LinkQueue;
+  rxFrames: number;
+  txFrames: number;
+  dropped: number;
+}
+
+export interface CaptureTap {
+  /** Only frames from or to this port; all frames if undefined. */
+  readonly portId?: number;
+  write(record: Uint8Array): void;
+}
+
+export interface EngineStats {
+  frames: number;
+  bytes: number;
+  flooded: number;
+  dropped: number;
+}
+
+export class SwitchEngine {
+  readonly socket: Socket;
+  readonly ports = new Map<number, EnginePort>();
+  readonly #bySession = new Map<number, EnginePort>();
+  readonly table = new MacTable<number>({ now: () => Date.now() });
+  readonly taps = new Set<CaptureTap>();
+  readonly stats: EngineStats = { frames: 0, bytes: 0, flooded: 0, dropped: 0 };
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo.port));
+  }
+
+  /** Binds 127.0.0.1 only: the port must not be reachable from other hosts. */
+  static async open(udpPort: number): Promise<SwitchEngine> {
+    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(udpPort, '127.0.0.1', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    // A kernel that is gone makes sends fail with ECONNREFUSED on loopback: not an error of the switch.
+    socket.on('error', () => {});
+    return new SwitchEngine(socket);
+  }
+
+  get udpPort(): number {
+    return this.socket.address().port;
+  }
+
+  addPort(p: { id: number; session: number; guestPort: number; impairment?: Impairment }): EnginePort {
+    const port: EnginePort = {
+      id: p.id,
+      session: p.session,
+      guestPort: p.guestPort,
+      impairment: p.impairment ?? NO_IMPAIRMENT,
+      inQueue: newLinkQueue(),
+      outQueue: newLinkQueue(),
+      rxFrames: 0,
+      txFrames: 0,
+      dropped: 0,
+    };
+    this.ports.set(p.id, port);
+    this.#bySession.set(p.session, port);
+    return port;
+  }
+
+  removePort(id: number): void {
+    const port = this.ports.get(id);
+    if (!port) return;
+    this.ports.delete(id);
+    this.#bySession.delete(port.session);
+    this.table.forgetPort(id);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  #receive(packet: Buffer, fromPort: number): void {
+    // Header check inline (not decodeL2tp): this is the per-frame hot path.
+    if (packet.length <= L2TP_HEADER || packet.readUInt32BE(0) !== 0x00030000) return;
+    const src = this.#bySession.get(packet.readUInt32BE(4));
+    // Session and source UDP port must both match: another local process cannot speak for a port.
+    if (!src || src.guestPort !== fromPort) return;
+    const frame = packet.subarray(L2TP_HEADER);
+    const eth = parseEthernet(frame);
+    if (!eth) {
+      src.dropped++;
+      return;
+    }
+    src.rxFrames++;
+    this.stats.frames++;
+    this.stats.bytes += frame.length;
+    if (isImpaired(src.impairment)) {
+      this.#impaired(src.impairment, src.inQueue, frame.length, () => this.#forward(src, packet, eth));
+      return;
+    }
+    this.#forward(src, packet, eth);
+  }
+
+  #forward(src: EnginePort, packet: Buffer, eth: NonNullable<ReturnType<typeof parseEthernet>>): void {
+    const frame = packet.subarray(L2TP_HEADER);
+    if (!eth.flood) this.table.learn(eth.src, src.id);
+    const dstId = eth.flood ? undefined : this.table.lookup(eth.dst);
+    if (this.taps.size > 0) this.#capture(frame, src.id, dstId);
+    if (dstId !== undefined) {
+      if (dstId === src.id) return; // the destination is on the port it came from
+      const dst = this.ports.get(dstId);
+      if (dst) this.#deliver(dst, packet, false);
+      return;
+    }
+    this.stats.flooded++;
+    let first = true;
+    for (const dst of this.ports.values()) {
+      if (dst === src) continue;
+      // The first delivery may reuse the received buffer; the others need their own header.
+      this.#deliver(dst, packet, !first);
+      first = false;
+    }
+  }
+
+  #deliver(dst: EnginePort, packet: Buffer, copy: boolean): void {
+    const out = copy ? Buffer.from(packet) : packet;
+    out.writeUInt32BE(dst.session, 4);
+    const send = (): void => {
+      dst.txFrames++;
+      this.socket.send(out, dst.guestPort, '127.0.0.1');
+    };
+    if (isImpaired(dst.impairment)) {
+      this.#impaired(dst.impairment, dst.outQueue, out.length - L2TP_HEADER, send);
+    } else send();
+  }
+
+  #impaired(i: Impairment, q: LinkQueue, bytes: number, go: () => void): void {
+    const now = performance.now();
+    const times = schedule(i, q, bytes, now, Math.random);
+    if (times.length === 0) this.stats.dropped++;
+    for (const t of times) {
+      if (t <= now) go();
+      else setTimeout(go, t - now);
+    }
+  }
+
+  #capture(frame: Buffer, srcId: number, dstId: number | undefined): void {
+    const record = pcapRecord(performance.timeOrigin + performance.now(), frame);
+    for (const tap of this.taps) {
+      if (tap.portId === undefined || tap.portId === srcId || dstId === undefined || dstId === tap.portId)
+        tap.write(record);
+    }
+  }
+}

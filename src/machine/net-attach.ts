@@ -1,0 +1,210 @@
+// A machine's NICs at boot: each `--net` becomes a port on a switch (or the passt uplink, a tap, a legacy
+// uml_switch), a kernel parameter, and after the agent's hello the guest commands that configure it.
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { UmlError } from '../core/errors.ts';
+import { vectorL2tpArg } from '../core/net/l2tpv3.ts';
+import { deriveMac } from '../core/net/mac.ts';
+import type { NicSpec, PortForward } from '../core/net/nic-spec.ts';
+import { freeUdpPort } from '../host/net/free-port.ts';
+import { netFiles } from '../host/net/net-store.ts';
+import { startUplink, UPLINK, type Uplink } from '../host/net/passt-uplink.ts';
+import type { HostPaths } from '../host/paths.ts';
+import { currentProcessIdentity, isAlive } from '../host/process-identity.ts';
+import type { AgentLink } from './agent-link.ts';
+import { requestSwitch } from './net-client.ts';
+import { inspectNet, startNet } from './net-lifecycle.ts';
+import type { AttachedPort } from './net-protocol.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What the guest should do with one NIC once it is up; undefined fields are left to the image. */
+export interface GuestNicConfig {
+  readonly device: string;
+  readonly ip?: string;
+  readonly prefix?: number;
+  readonly gateway?: string;
+  readonly dns?: string;
+  readonly hosts?: Readonly<Record<string, string>>;
+}
+
+export interface AttachedNics {
+  readonly kernelArgs: string[];
+  readonly guest: GuestNicConfig[];
+  /** Detach from the switches and stop uplinks. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** One NIC: its kernel parameter and guest config, attached now. */
+export async function attachNic(
+  paths: HostPaths,
+  machine: string,
+  index: number,
+  nic: NicSpec,
+  options: { ephemeral: boolean; forwards: readonly PortForward[]; env: Env; logDir: string },
+): Promise<{ arg: string; guest?: GuestNicConfig; release: () => Promise<void> }> {
+  const mac = nic.mac ?? deriveMac(machine, index);
+  const device = `vec${index}`;
+  if (nic.kind === 'tap') {
+    return { arg: `vec${index}:transport=tap,ifname=${nic.ifname},mac=${mac}`, release: async () => {} };
+  }
+  if (nic.kind === 'daemon') {
+    return { arg: `eth${index}=daemon,${mac},unix,${nic.socket}`, release: async () => {} };
+  }
+  if (nic.kind === 'user') {
+    const uplink: Uplink = await startUplink({
+      forwards: options.forwards,
+      guestPort: await freeUdpPort(),
+      logPath: join(options.logDir, `passt-${machine}-${index}.log`),
+    });
+    return {
+      arg: vectorL2tpArg({
+        index,
+        mac,
+        guestPort: uplink.guestPort,
+        switchPort: uplink.switchPort,
+        session: uplink.session,
+      }),
+      guest: { device, ip: UPLINK.guestIp, prefix: UPLINK.prefix, gateway: UPLINK.gateway, dns: UPLINK.dns },
+      release: async () => uplink.stop(),
+    };
+  }
+  // Our switch: started (or recovered) on demand.
+  if (inspectNet(paths, nic.net).status !== 'running') await startNet(paths, nic.net, options.env);
+  const files = netFiles(paths, nic.net);
+  const r = await requestSwitch(files.socket, nic.net, {
+    op: 'attach',
+    machine,
+    nic: index,
+    mac,
+    ip: nic.ip,
+    owner: currentProcessIdentity(),
+    ephemeral: options.ephemeral,
+  });
+  const port = r.port as AttachedPort;
+  let released = false;
+  return {
+    arg: vectorL2tpArg({
+      index,
+      mac,
+      guestPort: port.guestPort,
+      switchPort: port.switchPort,
+      session: port.session,
+    }),
+    ...(port.ip ? { guest: { device, ip: port.ip, prefix: port.prefix, hosts: port.hosts } } : {}),
+    release: async () => {
+      if (released) return;
+      released = true;
+      await requestSwitch(files.socket, nic.net, { op: 'detach', machine, nic: index }).catch(() => {});
+    },
+  };
+}
+
+export async function attachNics(
+  paths: HostPaths,
+  machine: string,
+  nics: readonly NicSpec[],
+  options: { ephemeral: boolean; forwards: readonly PortForward[]; env: Env; logDir: string },
+): Promise<AttachedNics> {
+  const releases: (() => Promise<void>)[] = [];
+  const kernelArgs: string[] = [];
+  const guest: GuestNicConfig[] = [];
+  const release = async (): Promise<void> => {
+    for (const r of releases.splice(0)) await r();
+  };
+  try {
+    for (const [i, nic] of nics.entries()) {
+      const a = await attachNic(paths, machine, i, nic, options);
+      releases.push(a.release);
+      kernelArgs.push(a.arg);
+      if (a.guest) guest.push(a.guest);
+    }
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  return { kernelArgs, guest, release };
+}
+
+/** The shell script that brings NICs up with their addresses; /etc/hosts lines we add end in `# umlkit`. */
+export function guestConfigScript(configs: readonly GuestNicConfig[]): string {
+  const lines: string[] = ['set -e'];
+  const hosts: string[] = [];
+  for (const c of configs) {
+    lines.push(`ip link set ${c.device} up`);
+    if (c.ip) lines.push(`ip addr add ${c.ip}/${c.prefix ?? 24} dev ${c.device} 2>/dev/null || true`);
+    if (c.gateway) {
+      lines.push(`ip route replace default via ${c.gateway} dev ${c.device}`);
+      // passt learns the guest's MAC from its first frame and cannot forward -p ports before: send one.
+      lines.push(`(ping -c 1 -W 1 ${c.gateway} >/dev/null 2>&1 &)`);
+    }
+    if (c.dns) lines.push(`echo 'nameserver ${c.dns}' > /etc/resolv.conf`);
+    for (const [name, ip] of Object.entries(c.hosts ?? {})) hosts.push(`${ip} ${name} # umlkit`);
+  }
+  if (hosts.length > 0) {
+    lines.push(
+      "{ grep -v ' # umlkit$' /etc/hosts 2>/dev/null || true; cat <<'EOF'",
+      ...hosts,
+      'EOF',
+      '} > /etc/hosts.umlkit && cat /etc/hosts.umlkit > /etc/hosts && rm -f /etc/hosts.umlkit',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Run the configuration through the agent; resolves with its stderr when it failed. */
+export async function configureGuest(
+  link: AgentLink,
+  configs: readonly GuestNicConfig[],
+): Promise<string | undefined> {
+  if (configs.length === 0) return undefined;
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const session = link.exec(
+    {
+      argv: ['/bin/sh', '-c', guestConfigScript(configs)],
+      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+      cwd: '/',
+      tty: false,
+      rows: 0,
+      cols: 0,
+    },
+    { stdout: new PassThrough().resume(), stderr },
+  );
+  session.endStdin();
+  const exit = await session.exit;
+  return exit.code === 0 ? undefined : err.trim() || `exit code ${exit.code}`;
+}
+
+/**
+ * Restarts crashed switches of the machine's networks (every 2 s): the recovered switch rebinds the same
+ * UDP port and keeps this machine's port, so traffic flows again without touching the guest.
+ */
+export function watchSwitches(paths: HostPaths, nics: readonly NicSpec[], env: Env): () => void {
+  const nets = [...new Set(nics.flatMap((n) => (n.kind === 'switch' ? [n.net] : [])))];
+  if (nets.length === 0) return () => {};
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      for (const net of nets) {
+        try {
+          const info = inspectNet(paths, net);
+          if (info.status === 'crashed' && !(info.state && isAlive(info.state.switch)))
+            await startNet(paths, net, env);
+        } catch {}
+      }
+    })().finally(() => {
+      busy = false;
+    });
+  }, 2000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export const nicError = (what: string, detail: string): UmlError =>
+  new UmlError('NET_DOWN', `${what}: ${detail}`, { hint: 'see `umlkit net ls`' });
