@@ -100,6 +100,10 @@ export class UmlError extends Error {
 UmlError.prototype.name = 'UmlError';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INVALID_NET_SPEC',
+  'INVALID_PORT_SPEC',
+  'INVALID_SUBNET',
+  'INVALID_IMPAIRMENT',
   'USAGE',
   'INVALID_SIZE',
   'INVALID_DISK_SPEC',

@@ -18,6 +18,8 @@ const OFFSET_ARCH = 4;
 /** Low half of args[0] (little-endian u64 at offset 16). */
 const OFFSET_ARG0 = 16;
 const AF_UNIX = 1;
+/** Machines with NICs: the vector driver's L2TPv3 sockets are UDP on 127.0.0.1 (docs/networking.md). */
+const AF_INET = 2;
 export const SECCOMP_RET = {
   killProcess: 0x80000000,
   allow: 0x7fff0000,
@@ -37,7 +39,8 @@ export interface BpfInsn {
  * `socket` is special: allowed for AF_UNIX only (EPERM otherwise), so no host network is reachable
  * even where a network namespace is not.
  */
-export function allowListProgram(names: readonly string[], onOther: SeccompDefault): BpfInsn[] {
+export function allowListProgram(names: readonly string[], onOther: SeccompDefault, inet = false): BpfInsn[] {
+  const families = inet ? [AF_UNIX, AF_INET] : [AF_UNIX];
   const numbers: number[] = [];
   const socketNr = X86_64_SYSCALLS.socket as number;
   for (const name of names) {
@@ -49,7 +52,7 @@ export function allowListProgram(names: readonly string[], onOther: SeccompDefau
   // Jump offsets are 8-bit: every comparison must reach the ALLOW instruction.
   if (numbers.length > 250) throw new UmlError('INTERNAL', `${numbers.length} system calls exceed 250`);
   const n = numbers.length;
-  const first = 7;
+  const first = 6 + families.length;
   const allowAt = first + n + 1;
   const killAt = first + n + 2;
   const epermAt = first + n + 3;
@@ -66,9 +69,14 @@ export function allowListProgram(names: readonly string[], onOther: SeccompDefau
     { code: LD_W_ABS, jt: 0, jf: 0, k: OFFSET_NR },
     { code: JGE_K, jt: killAt - 4, jf: 0, k: X32_SYSCALL_BIT },
     // socket(AF_UNIX, ...) only; without `socket` in the list the comparison never matches.
-    { code: JEQ_K, jt: 0, jf: 2, k: socket ? socketNr : 0xffffffff },
+    { code: JEQ_K, jt: 0, jf: 1 + families.length, k: socket ? socketNr : 0xffffffff },
     { code: LD_W_ABS, jt: 0, jf: 0, k: OFFSET_ARG0 },
-    { code: JEQ_K, jt: allowAt - 7, jf: epermAt - 7, k: AF_UNIX },
+    ...families.map((family, j) => ({
+      code: JEQ_K,
+      jt: allowAt - (6 + j) - 1,
+      jf: j === families.length - 1 ? epermAt - (6 + j) - 1 : 0,
+      k: family,
+    })),
     ...numbers.map((nr, i) => ({ code: JEQ_K, jt: allowAt - (first + i) - 1, jf: 0, k: nr })),
     { code: RET_K, jt: 0, jf: 0, k: other },
     { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET.allow },

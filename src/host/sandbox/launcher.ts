@@ -81,7 +81,7 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
   env.TMPDIR = SANDBOX_RAM_DIR;
   const preload = env.LD_PRELOAD;
   const onOther = seccompDefault(input.env);
-  const fd = openSeccompProgram(input.runDir, onOther);
+  const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
   const ramBytes = ramTmpfsBytes(input.memoryBytes);
   const args = sandboxArgv({
     bwrap: support.bwrap,

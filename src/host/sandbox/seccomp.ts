@@ -13,9 +13,9 @@ export function seccompDefault(env: Readonly<Record<string, string | undefined>>
 }
 
 /** The program in a file in `dir` (0600), opened for reading; the caller passes the fd and closes it. */
-export function openSeccompProgram(dir: string, onOther: SeccompDefault): number {
+export function openSeccompProgram(dir: string, onOther: SeccompDefault, inet = false): number {
   const file = join(dir, 'seccomp.bpf');
-  writeFileSync(file, encodeBpf(allowListProgram(UML_SYSCALLS, onOther)), { mode: 0o600 });
+  writeFileSync(file, encodeBpf(allowListProgram(UML_SYSCALLS, onOther, inet)), { mode: 0o600 });
   return openSync(file, 'r');
 }
 
