@@ -112,6 +112,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/kernel-ls.ts'),
   },
   {
+    name: 'kernel build',
+    summary: 'build a UML kernel from source (yours or Debian linux-source-X) into the cache',
+    load: () => import('./commands/kernel-build.ts'),
+  },
+  {
+    name: 'kernel use',
+    summary: 'make a kernel the default for new machines',
+    load: () => import('./commands/kernel-use.ts'),
+  },
+  {
+    name: 'kernel info',
+    summary: 'show what a kernel is, where it came from and what it can do',
+    load: () => import('./commands/kernel-info.ts'),
+  },
+  {
+    name: 'kernel rm',
+    summary: 'remove kernels from the cache',
+    load: () => import('./commands/kernel-rm.ts'),
+  },
+  {
+    name: 'kernel calibrate',
+    summary: 'measure a kernel once so its later boots skip the delay-loop calibration',
+    load: () => import('./commands/kernel-calibrate.ts'),
+  },
+  {
     name: 'image build',
     summary: 'build a root filesystem image (busybox) into your cache',
     load: () => import('./commands/image-build.ts'),

@@ -62,6 +62,12 @@ export const ERROR_CODES = [
   'NET_DOWN',
   'NET_FULL',
   'UPLINK_FAILED',
+  'KERNEL_TOOLCHAIN_MISSING',
+  'KERNEL_SOURCE_NOT_FOUND',
+  'KERNEL_PATCH_FAILED',
+  'KERNEL_CONFIG_MISMATCH',
+  'KERNEL_BUILD_FAILED',
+  'KERNEL_IN_USE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -42,6 +42,11 @@ describe('kernelArgv', () => {
     ]);
   });
 
+  it("puts the kernel's boot options after umlkit's own and before extra arguments", () => {
+    const argv = kernelArgv({ ...plan, bootArgs: ['lpj=19259392', 'seccomp=on'], extraArgs: ['vec0:x'] });
+    expect(argv.slice(-3)).toEqual(['lpj=19259392', 'seccomp=on', 'vec0:x']);
+  });
+
   it('writes memory that is not whole MiB in KiB', () => {
     expect(kernelArgv({ ...plan, memoryBytes: 100 * 1024 * 1024 + 512 })).toContain('mem=102401K');
   });

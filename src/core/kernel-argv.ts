@@ -27,6 +27,8 @@ export interface MachinePlan {
   readonly hostname?: string;
   /** Host directories mounted in the guest with hostfs (the sandbox shows the kernel only these). */
   readonly shares?: readonly ShareSpec[];
+  /** The kernel's speed options on this host (`lpj=`, `seccomp=on`: src/host/kernel-boot-args.ts). */
+  readonly bootArgs?: readonly string[];
   readonly extraArgs?: readonly string[];
 }
 
@@ -96,6 +98,7 @@ export function kernelArgv(plan: MachinePlan): string[] {
         `umlkit_share${i}=${checkKernelPath(s.hostDir, 'share')}:${checkKernelPath(s.guestDir, 'guest share')}:${s.readonly ? 'ro' : 'rw'}`,
     ),
     ...(plan.notifySocket ? [`mconsole=notify:${checkKernelPath(plan.notifySocket, 'notify socket')}`] : []),
+    ...(plan.bootArgs ?? []),
     ...(plan.extraArgs ?? []),
   ];
   const length = argv.join(' ').length;

@@ -1,17 +1,18 @@
 // `umlkit kernel install`: Debian's user-mode-linux package, unpacked into the user's cache, checked to
 // boot-probe (`--version`), and recorded as the default kernel. No root at any step.
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UmlError } from '../core/errors.ts';
 import { fetchDebianPackage } from './deb-fetch.ts';
-import { defaultKernelPointer, type Kernel, probeKernel } from './kernel.ts';
+import { type Kernel, probeKernel } from './kernel.ts';
+import { kernelsDir, listStoredKernels, setDefaultKernel } from './kernel-store.ts';
 import type { HostPaths } from './paths.ts';
 
 export interface InstalledKernel extends Kernel {
   readonly dir: string;
 }
 
-export const kernelsDir = (paths: HostPaths): string => join(paths.cacheDir, 'kernels');
+export { kernelsDir };
 
 export async function installDebianKernel(
   paths: HostPaths,
@@ -28,20 +29,13 @@ export async function installDebianKernel(
   rmSync(dir, { recursive: true, force: true });
   renameSync(staging, dir);
   const path = join(dir, 'usr', 'bin', 'linux.uml');
-  writeFileSync(`${defaultKernelPointer(paths)}.tmp`, `${path}\n`);
-  renameSync(`${defaultKernelPointer(paths)}.tmp`, defaultKernelPointer(paths));
+  setDefaultKernel(paths, path);
   return { ...kernel, path, dir };
 }
 
-/** Kernels unpacked in the cache (each dir holds usr/bin/linux.uml). */
+/** Kernels in the cache: built ones (<name>/linux) and unpacked Debian packages (<name>/usr/bin/linux.uml). */
 export function listCachedKernels(paths: HostPaths): { name: string; path: string }[] {
-  try {
-    return readdirSync(kernelsDir(paths))
-      .filter((n) => !n.startsWith('.') && n !== 'default' && !n.endsWith('.deb'))
-      .map((name) => ({ name, path: join(kernelsDir(paths), name, 'usr', 'bin', 'linux.uml') }));
-  } catch {
-    return [];
-  }
+  return listStoredKernels(paths).map((k) => ({ name: k.name, path: k.path }));
 }
 
 export function kernelInstallFailed(e: unknown): never {

@@ -1,7 +1,8 @@
 // Finds the UML kernel to boot and checks that it really is one.
 //
-// Order: --kernel PATH, $UMLKIT_KERNEL, the config file's "kernel", the default kernel in umlkit's
-// cache (set by `umlkit kernel install`), then linux.uml / linux on PATH.
+// Order: --kernel PATH|NAME, $UMLKIT_KERNEL, the config file's "kernel", the default kernel in umlkit's
+// cache (set by `umlkit kernel install` or `kernel use`), then linux.uml / linux on PATH. NAME is a kernel in
+// the cache (`umlkit kernel ls`), e.g. one `umlkit kernel build` made.
 import { spawnSync } from 'node:child_process';
 import {
   accessSync,
@@ -17,6 +18,8 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import { kernelBootArgs } from './kernel-boot-args.ts';
+import { kernelPointerPath, storedKernelPath } from './kernel-store.ts';
 import type { HostPaths } from './paths.ts';
 import { findOnPath } from './tool.ts';
 
@@ -26,13 +29,15 @@ export interface Kernel {
   readonly path: string;
   readonly version: string;
   readonly source: KernelSource;
+  /** Speed options for this kernel on this host (`lpj=`, `seccomp=on`), added to its command line. */
+  readonly bootArgs?: readonly string[];
 }
 
 const NO_KERNEL_HINT =
   "get one without root: `umlkit kernel install` (Debian's user-mode-linux, into your cache), or `sudo apt-get install user-mode-linux`, or pass `--kernel PATH`";
 
 /** The default kernel recorded by `umlkit kernel install`. */
-export const defaultKernelPointer = (paths: HostPaths): string => join(paths.cacheDir, 'kernels', 'default');
+export const defaultKernelPointer = (paths: HostPaths): string => kernelPointerPath(paths);
 
 function readConfigKernel(paths: HostPaths): string | undefined {
   try {
@@ -133,15 +138,25 @@ export function probeKernel(path: string, source: KernelSource, cacheFile?: stri
   return { path: abs, version, source };
 }
 
-/** Resolve the kernel to boot, in the documented order. */
+/** Resolve the kernel to boot, in the documented order, with its boot options for this host. */
 export function resolveKernel(
   explicit: string | undefined,
   paths: HostPaths,
   env: Readonly<Record<string, string | undefined>>,
 ): Kernel {
+  const k = findKernel(explicit, paths, env);
+  return { ...k, bootArgs: kernelBootArgs(paths, k.path, env) };
+}
+
+function findKernel(
+  explicit: string | undefined,
+  paths: HostPaths,
+  env: Readonly<Record<string, string | undefined>>,
+): Kernel {
   const cacheFile = join(paths.cacheDir, 'kernel-probes.json');
-  if (explicit) return probeKernel(explicit, 'option', cacheFile);
-  if (env.UMLKIT_KERNEL) return probeKernel(env.UMLKIT_KERNEL, 'env', cacheFile);
+  const named = (p: string): string => storedKernelPath(paths, p) ?? p;
+  if (explicit) return probeKernel(named(explicit), 'option', cacheFile);
+  if (env.UMLKIT_KERNEL) return probeKernel(named(env.UMLKIT_KERNEL), 'env', cacheFile);
   const fromConfig = readConfigKernel(paths);
   if (fromConfig) return probeKernel(fromConfig, 'config', cacheFile);
   const cached = readCachedKernel(paths);

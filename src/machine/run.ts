@@ -55,6 +55,8 @@ export interface RunRequest {
    */
   readonly console?: { readonly input: Readable; readonly output: Writable };
   readonly onPhase?: (phase: RunPhase) => void;
+  /** Called with the kernel's pid as soon as it runs (`run --gdb` attaches a debugger to it). */
+  readonly onKernelStarted?: (pid: number) => void;
   /** NICs (`--net`), configured through the agent before the command runs; `-p` forwards (uplink). */
   readonly nics?: readonly NicSpec[];
   readonly forwards?: readonly PortForward[];
@@ -142,6 +144,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       agentFd: AGENT_LINE_FD,
       mode: req.console ? 'boot' : 'run',
       consoleInput: req.console !== undefined,
+      bootArgs: req.kernel.bootArgs ?? [],
       ...(nics ? { extraArgs: nics.kernelArgs } : {}),
       shares,
     });
@@ -178,6 +181,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ...(launch.launcher ? { launcher: launch.launcher } : {}),
     });
     launch.release();
+    req.onKernelStarted?.(kernel.pid);
     if (req.console) {
       const k = kernel;
       req.console.input.on('data', (d: Buffer) => k.writeConsole(d));

@@ -101,6 +101,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       mode: 'boot',
       consoleInput: true,
       hostname: name,
+      bootArgs: k.bootArgs ?? [],
       ...(nics ? { extraArgs: nics.kernelArgs } : {}),
       shares,
     });

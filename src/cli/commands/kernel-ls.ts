@@ -1,7 +1,8 @@
-// `umlkit kernel ls`: every kernel umlkit can see, and which one it would boot.
+// `umlkit kernel ls`: every kernel umlkit can see (built, installed from Debian, on PATH), and which one
+// it would boot.
 import { isUmlError } from '../../core/errors.ts';
 import { probeKernel, resolveKernel } from '../../host/kernel.ts';
-import { listCachedKernels } from '../../host/kernel-install.ts';
+import { listStoredKernels } from '../../host/kernel-store.ts';
 import { resolvePaths } from '../../host/paths.ts';
 import { findOnPath } from '../../host/tool.ts';
 import { type Command, JSON_OPTION } from '../command.ts';
@@ -21,10 +22,21 @@ export const command: Command = {
       if (!isUmlError(e)) throw e;
     }
     const candidates = [
-      ...listCachedKernels(paths).map((k) => ({ where: `cache:${k.name}`, path: k.path })),
+      ...listStoredKernels(paths).map((k) => ({
+        name: k.name,
+        where: k.kind === 'built' ? 'cache (built)' : 'cache (Debian)',
+        path: k.path,
+        profile: k.manifest?.profile ?? '-',
+        origin:
+          k.manifest?.origin.kind === 'debian'
+            ? `${k.manifest.origin.package} ${k.manifest.origin.version}`
+            : k.manifest?.origin.kind === 'tree'
+              ? k.manifest.origin.path
+              : 'user-mode-linux',
+      })),
       ...['linux.uml', 'linux'].flatMap((n) => {
         const p = findOnPath(n, ctx.env.PATH);
-        return p ? [{ where: 'PATH', path: p }] : [];
+        return p ? [{ name: '-', where: 'PATH', path: p, profile: '-', origin: p }] : [];
       }),
     ];
     const rows = candidates.map((c) => {
@@ -41,8 +53,8 @@ export const command: Command = {
     }
     ctx.stdout.write(
       renderTable([
-        ['DEFAULT', 'VERSION', 'WHERE', 'PATH'],
-        ...rows.map((r) => [r.default ? '*' : '', r.version, r.where, r.path]),
+        ['DEFAULT', 'NAME', 'VERSION', 'PROFILE', 'WHERE', 'FROM', 'PATH'],
+        ...rows.map((r) => [r.default ? '*' : '', r.name, r.version, r.profile, r.where, r.origin, r.path]),
       ]),
     );
     return 0;

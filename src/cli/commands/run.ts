@@ -6,6 +6,7 @@ import { resolveKernel } from '../../host/kernel.ts';
 import { resolvePaths } from '../../host/paths.ts';
 import { runMachine } from '../../machine/run.ts';
 import type { Command } from '../command.ts';
+import { GDB_OPTIONS, gdbMode } from '../gdb-mode.ts';
 import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
 import { NET_OPTIONS, readNetOptions } from '../net-options.ts';
 import { listOption, stringOption } from '../parse-args.ts';
@@ -27,6 +28,7 @@ export const command: Command = {
   commandAfterPositionals: 0,
   options: [
     ...MACHINE_OPTIONS,
+    ...GDB_OPTIONS,
     ...NET_OPTIONS,
     {
       name: 'env',
@@ -109,13 +111,15 @@ export const command: Command = {
     };
     const abort = new AbortController();
     const terminal = tty ? attachTerminal(ctx) : undefined;
-    const onSignal = (): void => abort.abort();
+    const gdb = gdbMode(v, paths, ctx, kernel.path);
+    // Under --gdb, Ctrl-C belongs to gdb (it stops the kernel at a prompt); the run goes on.
+    const onSignal = (): void => (gdb ? undefined : abort.abort());
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onSignal);
     try {
       const bootTimeoutMs = parseDurationMs(ctx.env.UMLKIT_BOOT_TIMEOUT ?? '60', 'UMLKIT_BOOT_TIMEOUT');
-      const forwardStdin = interactive || !ctx.stdin.isTTY;
+      const forwardStdin = !gdb && (interactive || !ctx.stdin.isTTY);
       const result = await runMachine({
         kernel,
         imagePath,
@@ -137,11 +141,13 @@ export const command: Command = {
         paths,
         ...(nics.length ? { nics, forwards, netEnv: ctx.env } : {}),
         signal: abort.signal,
+        ...(gdb ? gdb.request : {}),
         ...(terminal ? { onSession: terminal.bind } : {}),
       });
       if (result.keptOverlay) ctx.stderr.write(`umlkit: kept the overlay: ${result.keptOverlay}\n`);
       return result.exitCode;
     } finally {
+      await gdb?.finish();
       terminal?.restore();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

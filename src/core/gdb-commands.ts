@@ -1,0 +1,40 @@
+// The gdb command line for debugging a running UML kernel. UML drives itself with signals that gdb would
+// otherwise stop on: SIGSEGV is how a UML kernel sees its own page faults, SIGUSR1 kicks its idle loop and
+// helpers, SIGIO and SIGALRM are its interrupts and timer, SIGWINCH its console. All must pass silently.
+export const UML_SIGNALS = [
+  'SIGSEGV',
+  'SIGUSR1',
+  'SIGIO',
+  'SIGALRM',
+  'SIGVTALRM',
+  'SIGWINCH',
+  'SIGCHLD',
+] as const;
+
+export interface GdbPlan {
+  readonly kernelPath: string;
+  /** Attach to this running kernel process. */
+  readonly pid: number;
+  /** The kernel's gdb helpers (vmlinux-gdb.py of a debug build), loaded when present. */
+  readonly helperScript?: string;
+  /** Extra commands the user asked for, run after attaching (before `continue`). */
+  readonly commands?: readonly string[];
+}
+
+export function gdbArgs(plan: GdbPlan): string[] {
+  const ex = (c: string): string[] => ['-ex', c];
+  return [
+    '-q',
+    '-nx',
+    ...ex('set pagination off'),
+    ...ex('set confirm off'),
+    ...(plan.helperScript
+      ? [...['-iex', `add-auto-load-safe-path ${plan.helperScript}`], ...ex(`source ${plan.helperScript}`)]
+      : []),
+    ...UML_SIGNALS.flatMap((s) => ex(`handle ${s} nostop noprint pass`)),
+    ...ex(`attach ${plan.pid}`),
+    ...(plan.commands ?? []).flatMap(ex),
+    ...ex('continue'),
+    plan.kernelPath,
+  ];
+}

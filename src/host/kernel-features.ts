@@ -1,0 +1,30 @@
+// What a UML kernel binary can do, read from the binary itself: its option table names `seccomp=` (the
+// seccomp mode of UML 6.16+) and `time-travel-start=` (time-travel support) only when built with them.
+import { readFileSync, statSync } from 'node:fs';
+import { readElfInfo } from './elf.ts';
+
+export interface KernelFeatures {
+  /** The kernel accepts `seccomp=on|auto|off`: guest processes traced with seccomp instead of ptrace. */
+  readonly seccompMode: boolean;
+  readonly timeTravel: boolean;
+  /** Statically linked: the XSAVE shim (LD_PRELOAD) cannot apply, the kernel must carry the fix itself. */
+  readonly isStatic: boolean;
+}
+
+const memo = new Map<string, KernelFeatures>();
+
+export function kernelFeatures(path: string): KernelFeatures {
+  const st = statSync(path);
+  const key = `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const known = memo.get(key);
+  if (known) return known;
+  const bytes = readFileSync(path);
+  const features = {
+    // Option keys are NUL-terminated C strings in the binary; help texts continue after the `=`.
+    seccompMode: bytes.includes('seccomp=\0'),
+    timeTravel: bytes.includes('time-travel-start=\0'),
+    isStatic: readElfInfo(path).isStatic,
+  };
+  memo.set(key, features);
+  return features;
+}

@@ -1,0 +1,53 @@
+// Boots a kernel once to learn what speeds up its later boots on this host: the delay-loop calibration it
+// measured (so `lpj=` can skip it) and whether its seccomp mode works here. It is also a smoke test: the
+// guest must get past its first userspace processes (agent, then dmesg) for it to succeed.
+import { Writable } from 'node:stream';
+import { quote, UmlError } from '../core/errors.ts';
+import type { Kernel } from '../host/kernel.ts';
+import { type Calibration, calibrationBootArgs, recordCalibration } from '../host/kernel-boot-args.ts';
+import type { HostPaths } from '../host/paths.ts';
+import { runMachine } from './run.ts';
+
+export interface CalibrationResult {
+  readonly calibration: Calibration;
+  /** Host wall time from spawn to the agent's hello, in this (uncalibrated) boot. */
+  readonly bootMs: number;
+}
+
+/** @throws {UmlError} the boot's own errors (GUEST_PANIC, BOOT_TIMEOUT, KERNEL_EXITED), or KERNEL_NOT_UML */
+export async function calibrateKernel(
+  kernel: Kernel,
+  imagePath: string,
+  paths: HostPaths,
+): Promise<CalibrationResult> {
+  let log = '';
+  const stdout = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      log += chunk.toString();
+      done();
+    },
+  });
+  const stderr = new Writable({ write: (_c, _e, done) => done() });
+  const result = await runMachine({
+    kernel: { ...kernel, bootArgs: calibrationBootArgs(kernel.path) },
+    imagePath,
+    memoryBytes: 64 << 20,
+    disks: [],
+    argv: ['dmesg'],
+    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+    workdir: '/',
+    tty: false,
+    bootTimeoutMs: 60_000,
+    timeoutMs: 30_000,
+    keep: false,
+    stdout,
+    stderr,
+    paths,
+  });
+  if (result.exitCode !== 0 || !log.includes('Linux version')) {
+    throw new UmlError('KERNEL_EXITED', `kernel ${quote(kernel.path)} booted, but \`dmesg\` in it failed`, {
+      hint: 'the image needs a dmesg (busybox has one); check the kernel with `umlkit run --kernel PATH -- true`',
+    });
+  }
+  return { calibration: recordCalibration(paths, kernel.path, log), bootMs: result.timingsMs.boot };
+}
