@@ -62,7 +62,7 @@ export function runDoctor(paths: HostPaths, env: Env): Check[] {
   );
   checks.push(ptraceCheck());
   // The sandbox is the security boundary (docs/security.md): without it machines need --no-sandbox.
-  const sandbox = probeSandbox(env.PATH);
+  const sandbox = probeSandbox(env);
   checks.push(
     sandbox.namespaces.ok
       ? { name: 'sandbox', ok: true, detail: `${sandbox.namespaces.detail}; seccomp allow-list; rlimits` }

@@ -82,6 +82,13 @@ describe('allowListProgram', () => {
     expect(run(full, 165)).toBe(SECCOMP_RET.killProcess);
   });
 
+  it('refuses the listed calls with EPERM instead of killing', () => {
+    const q = allowListProgram(['read'], 'kill', false, ['mknodat']);
+    expect(run(q, 259)).toBe(SECCOMP_RET.errnoEperm);
+    expect(run(q, 0)).toBe(SECCOMP_RET.allow);
+    expect(run(q, 165)).toBe(SECCOMP_RET.killProcess);
+  });
+
   it('logs instead of killing in discovery mode', () => {
     expect(run(allowListProgram(['read'], 'log'), 165)).toBe(SECCOMP_RET.log);
   });

@@ -39,19 +39,32 @@ export interface BpfInsn {
  * `socket` is special: allowed for AF_UNIX only (EPERM otherwise), so no host network is reachable
  * even where a network namespace is not.
  */
-export function allowListProgram(names: readonly string[], onOther: SeccompDefault, inet = false): BpfInsn[] {
+export function allowListProgram(
+  names: readonly string[],
+  onOther: SeccompDefault,
+  inet = false,
+  /** Calls refused with EPERM instead (the caller copes; killing would only end its own machine). */
+  refused: readonly string[] = [],
+): BpfInsn[] {
   const families = inet ? [AF_UNIX, AF_INET] : [AF_UNIX];
+  const toNumber = (name: string): number => {
+    const nr = X86_64_SYSCALLS[name];
+    if (nr === undefined) throw new UmlError('INTERNAL', `unknown x86_64 system call ${quote(name)}`);
+    return nr;
+  };
+  const refusedNrs = refused.map(toNumber);
   const numbers: number[] = [];
   const socketNr = X86_64_SYSCALLS.socket as number;
   for (const name of names) {
     if (name === 'socket') continue;
-    const nr = X86_64_SYSCALLS[name];
-    if (nr === undefined) throw new UmlError('INTERNAL', `unknown x86_64 system call ${quote(name)}`);
+    const nr = toNumber(name);
     if (!numbers.includes(nr)) numbers.push(nr);
   }
   // Jump offsets are 8-bit: every comparison must reach the ALLOW instruction.
-  if (numbers.length > 250) throw new UmlError('INTERNAL', `${numbers.length} system calls exceed 250`);
-  const n = numbers.length;
+  if (numbers.length + refusedNrs.length > 250) {
+    throw new UmlError('INTERNAL', `${numbers.length + refusedNrs.length} system calls exceed 250`);
+  }
+  const n = numbers.length + refusedNrs.length;
   const first = 6 + families.length;
   const allowAt = first + n + 1;
   const killAt = first + n + 2;
@@ -78,6 +91,12 @@ export function allowListProgram(names: readonly string[], onOther: SeccompDefau
       k: family,
     })),
     ...numbers.map((nr, i) => ({ code: JEQ_K, jt: allowAt - (first + i) - 1, jf: 0, k: nr })),
+    ...refusedNrs.map((nr, i) => ({
+      code: JEQ_K,
+      jt: epermAt - (first + numbers.length + i) - 1,
+      jf: 0,
+      k: nr,
+    })),
     { code: RET_K, jt: 0, jf: 0, k: other },
     { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET.allow },
     { code: RET_K, jt: 0, jf: 0, k: SECCOMP_RET.killProcess },

@@ -125,6 +125,21 @@ export const UML_SYSCALLS: readonly string[] = [
   'statfs',
   'fstatfs',
   'personality',
+  // hostfs (only reachable with --share): the guest's file operations on the share become these.
+  'symlink',
+  'link',
+  'rename',
+  'renameat2',
+  'chmod',
+  'fchmod',
+  'chown',
+  'fchown',
+  'lchown',
+  'truncate',
+  'utimensat',
   // The stubs' address spaces get their LDT set up by the kernel process (arch/x86/um/ldt.c).
   'modify_ldt',
 ];
+
+/** Refused with EPERM rather than killing: hostfs would create FIFOs or device nodes on the host. */
+export const UML_REFUSED_SYSCALLS: readonly string[] = ['mknod', 'mknodat'];

@@ -61,7 +61,7 @@ export function noSandboxReport(): SandboxReport {
 
 /** @throws {UmlError} SANDBOX_UNAVAILABLE when bwrap cannot build the sandbox on this host. */
 export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
-  const support = probeSandbox(input.env.PATH);
+  const support = probeSandbox(input.env);
   if (!support.bwrap || !support.namespaces.ok) {
     throw new UmlError('SANDBOX_UNAVAILABLE', `cannot sandbox the machine: ${support.namespaces.detail}`, {
       hint: support.bwrap

@@ -20,13 +20,19 @@ export interface SandboxSupport {
   readonly cgroup: LayerStatus;
 }
 
-let cached: SandboxSupport | undefined;
+const cache = new Map<string, SandboxSupport>();
+type Env = Readonly<Record<string, string | undefined>>;
 
-export function probeSandbox(pathEnv: string | undefined): SandboxSupport {
-  if (cached) return cached;
-  const bwrap = findOnPath('bwrap', pathEnv);
-  cached = { bwrap, namespaces: probeNamespaces(bwrap), cgroup: probeCgroup() };
-  return cached;
+/** `UMLKIT_BWRAP` names another bwrap (or a missing one, to see the refusal); else bwrap on PATH. */
+export function probeSandbox(env: Env): SandboxSupport {
+  const bwrap = env.UMLKIT_BWRAP ?? findOnPath('bwrap', env.PATH);
+  const key = bwrap ?? '';
+  const known = cache.get(key);
+  if (known) return known;
+  const found = bwrap && existsSync(bwrap) ? bwrap : undefined;
+  const support = { bwrap: found, namespaces: probeNamespaces(found), cgroup: probeCgroup() };
+  cache.set(key, support);
+  return support;
 }
 
 function probeNamespaces(bwrap: string | undefined): LayerStatus {

@@ -2,7 +2,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allowListProgram, encodeBpf, type SeccompDefault } from '../../core/sandbox/seccomp-bpf.ts';
-import { UML_SYSCALLS } from '../../core/sandbox/uml-syscalls.ts';
+import { UML_REFUSED_SYSCALLS, UML_SYSCALLS } from '../../core/sandbox/uml-syscalls.ts';
 
 /**
  * `UMLKIT_SECCOMP=log` logs (instead of killing) calls outside the list: the way to extend it for a
@@ -15,7 +15,9 @@ export function seccompDefault(env: Readonly<Record<string, string | undefined>>
 /** The program in a file in `dir` (0600), opened for reading; the caller passes the fd and closes it. */
 export function openSeccompProgram(dir: string, onOther: SeccompDefault, inet = false): number {
   const file = join(dir, 'seccomp.bpf');
-  writeFileSync(file, encodeBpf(allowListProgram(UML_SYSCALLS, onOther, inet)), { mode: 0o600 });
+  writeFileSync(file, encodeBpf(allowListProgram(UML_SYSCALLS, onOther, inet, UML_REFUSED_SYSCALLS)), {
+    mode: 0o600,
+  });
   return openSync(file, 'r');
 }
 

@@ -1,0 +1,228 @@
+// The host side is the security boundary: as an unprivileged user, guest root probes every known way out
+// (hostfs with `..`, absolute paths and symlinks, modules, mconsole) and reads no canary; from outside,
+// every kernel process shows seccomp, no_new_privs, no capabilities, its own namespaces, the limits and a
+// root holding only the machine's files; a fork bomb stops at the process limit.
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_NOFILE_LIMIT, DEFAULT_PIDS_LIMIT } from '../../src/host/sandbox/launcher.ts';
+import { sharedLibraries } from '../../src/host/sandbox/libraries.ts';
+import { machineViews } from '../helpers/sandbox-probe.ts';
+import {
+  createSandbox,
+  ensureTestUser,
+  machineProcesses,
+  REPO,
+  type Sandbox,
+  umlkit,
+} from '../helpers/umlkit-cli.ts';
+
+const user = ensureTestUser();
+let box: Sandbox;
+let canary: string;
+let share: string;
+
+beforeAll(() => {
+  box = createSandbox(user ? { user } : {});
+  canary = `CANARY-${process.pid}-${Date.now()}`;
+  share = join(box.root, 'share');
+  mkdirSync(share);
+  // Readable by the machine's uid: only the sandbox, not file permissions, may keep the guest out.
+  writeFileSync(join(box.root, 'canary.txt'), `${canary}\n`, { mode: 0o644 });
+  writeFileSync(join(box.stateDir, 'canary.txt'), `${canary}\n`, { mode: 0o644 });
+  writeFileSync(join(share, 'inside.txt'), 'inside\n');
+  symlinkSync(box.root, join(share, 'hostlink'));
+  symlinkSync('/', join(share, 'rootlink'));
+  if (user) {
+    const uid = Number(execFileSync('id', ['-u', user]).toString());
+    const gid = Number(execFileSync('id', ['-g', user]).toString());
+    for (const p of ['canary.txt', 'share', 'share/inside.txt']) chownSync(join(box.root, p), uid, gid);
+    chownSync(join(box.stateDir, 'canary.txt'), uid, gid);
+  }
+});
+afterEach(() => box.assertClean());
+afterAll(() => box.dispose());
+
+/** Each probe prints `<name>:ESCAPED` if it read the canary, so one grep counts the successes. */
+const PROBES = (root: string, shareDir: string): string => `
+mkdir -p /mnt/h
+probe() { name=$1; opt=$2; file=$3
+  if mount -t hostfs none /mnt/h -o "$opt" 2>/dev/null; then
+    grep -qs CANARY "/mnt/h/$file" && echo "$name:ESCAPED" || echo "$name:blocked"
+    umount /mnt/h
+  else echo "$name:blocked"; fi; }
+probe dotdot ${shareDir}/.. canary.txt
+probe dotdot2 ${shareDir}/../state canary.txt
+probe absolute ${root} canary.txt
+probe rootslash /../../..${root} canary.txt
+probe hostroot / ${root.slice(1)}/canary.txt
+probe hostlink ${shareDir}/hostlink canary.txt
+probe rootlink ${shareDir}/rootlink ${root.slice(1)}/canary.txt
+ln -s ${root} /mnt/share/guestlink 2>/dev/null
+probe guestlink ${shareDir}/guestlink canary.txt
+grep -qs CANARY /mnt/share/hostlink/canary.txt && echo vfslink:ESCAPED || echo vfslink:blocked
+grep -qs CANARY /mnt/share/rootlink${root}/canary.txt && echo vfsroot:ESCAPED || echo vfsroot:blocked
+rm -f /mnt/share/guestlink
+echo 0 > /proc/sys/kernel/modules_disabled 2>/dev/null && echo unlock:ESCAPED || echo unlock:blocked
+head -c 4096 /dev/urandom > /tmp/evil.ko; insmod /tmp/evil.ko 2>/dev/null && echo insmod:ESCAPED || echo insmod:blocked
+[ -e /proc/mconsole ] && echo mconsole:ESCAPED || echo mconsole:blocked
+`;
+
+describe(`as ${user ?? 'the current user'}, guest root`, () => {
+  it('has no hostfs and no modules without a share: 0 of the probes succeed', async () => {
+    const r = await umlkit(box, ['run', '--', 'sh', '-c', PROBES(box.root, share)]);
+    const out = r.stdout.toString();
+    expect(r.code).toBe(0);
+    expect(out).not.toContain('ESCAPED');
+    expect(out.match(/:blocked/g)).toHaveLength(13);
+    const fs = await umlkit(box, [
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'grep -c hostfs /proc/filesystems; cat /proc/sys/kernel/modules_disabled',
+    ]);
+    expect(fs.stdout.toString()).toBe('0\n1\n');
+  });
+
+  it('with a share, reaches nothing outside what the sandbox shows: 0 of 13 probes succeed', async () => {
+    const before = readdirSync(box.root).sort();
+    const r = await umlkit(box, [
+      'run',
+      '--share',
+      `${share}:/mnt/share`,
+      '--',
+      'sh',
+      '-c',
+      `cat /mnt/share/inside.txt; ${PROBES(box.root, share)}`,
+    ]);
+    const out = r.stdout.toString();
+    expect(r.stderr).toBe('');
+    expect(out).toContain('inside\n');
+    expect(out).not.toContain('ESCAPED');
+    expect(out.match(/:blocked/g)).toHaveLength(13);
+    expect(readdirSync(box.root).sort()).toEqual(before);
+  });
+
+  it('cannot write a :ro share, though the directory is writable on the host', async () => {
+    const r = await umlkit(box, [
+      'run',
+      '--share',
+      `${share}:/mnt/share:ro`,
+      '--',
+      'sh',
+      '-c',
+      'echo x > /mnt/share/new || echo REFUSED; mount -o remount,rw /mnt/share; echo y > /mnt/share/new2 || echo REFUSED',
+    ]);
+    expect(r.stdout.toString()).toBe('REFUSED\nREFUSED\n');
+    expect(readdirSync(share)).not.toContain('new');
+    expect(readdirSync(share)).not.toContain('new2');
+  });
+});
+
+describe('from outside', () => {
+  it('every kernel process: Seccomp 2, NoNewPrivs 1, no capabilities, own namespaces, limits, root = allow-list', async () => {
+    const created = await umlkit(box, ['create', 'sbx', '--start']);
+    expect(created.stderr).toBe('');
+    try {
+      // A few guest processes, so the ptraced per-address-space processes are checked too.
+      await umlkit(box, ['exec', 'sbx', '--', 'sh', '-c', 'sleep 30 & sleep 30 & true']);
+      const { kernel, launcher } = machineViews(box.runtimeDir);
+      expect(kernel.length).toBeGreaterThanOrEqual(5);
+      const cache = box.env.UMLKIT_CACHE_DIR as string;
+      const allowed = [
+        '/usr/bin/linux.uml',
+        ...sharedLibraries('/usr/bin/linux.uml'),
+        ...sharedLibraries(join(REPO, 'dist/native/fpfix.so')),
+        REPO,
+        box.root,
+        cache,
+        '/dev/null',
+        '/proc/cpuinfo',
+        '/umlkit-ram',
+      ];
+      const top = [...new Set(allowed.map((p) => p.split('/')[1] as string))].sort();
+      for (const v of kernel) {
+        expect({
+          pid: v.pid,
+          exe: v.exe,
+          seccomp: v.seccomp,
+          nnp: v.noNewPrivs,
+          capEff: v.capEff,
+          capBnd: v.capBnd,
+          shared: v.sharedNamespaces,
+          root: v.root,
+        }).toEqual({
+          pid: v.pid,
+          exe: '/usr/bin/linux.uml',
+          seccomp: 2,
+          nnp: 1,
+          capEff: '0000000000000000',
+          capBnd: '0000000000000000',
+          shared: [],
+          root: top,
+        });
+        expect(v.limits['Max core file size']).toBe('0');
+        expect(v.limits['Max open files']).toBe(String(DEFAULT_NOFILE_LIMIT));
+        expect(v.limits['Max processes']).toBe(String(DEFAULT_PIDS_LIMIT));
+        expect(Number(v.limits['Max file size'])).toBeGreaterThan(2 * 1024 ** 3);
+        if (user) expect(v.uid).not.toBe(0);
+      }
+      // The launcher (bwrap outside and its reaper inside) holds no capability either.
+      for (const v of launcher) expect(v.capEff).toBe('0000000000000000');
+      const inspect = JSON.parse((await umlkit(box, ['inspect', 'sbx', '--json'])).stdout.toString());
+      const m = inspect.machines[0];
+      expect(m.sandbox.enabled).toBe(true);
+      expect(m.sandbox.layers.cgroup).toMatch(/^unavailable|^cgroup/);
+      expect(m.limits.pids).toBe(`rlimit nproc ${DEFAULT_PIDS_LIMIT}`);
+    } finally {
+      await umlkit(box, ['rm', '-f', 'sbx']);
+    }
+  });
+
+  it('a guest fork bomb stops at the process limit and the host stays responsive', async () => {
+    let peak = 0;
+    let slowest = 0;
+    const run = umlkit(box, ['run', '--timeout', '15', '--', 'sh', '-c', 'b(){ b | b & }; b; sleep 60']);
+    const until = Date.now() + 14_000;
+    while (Date.now() < until) {
+      peak = Math.max(peak, machineProcesses(box.runtimeDir).length);
+      const t = performance.now();
+      execFileSync('true');
+      slowest = Math.max(slowest, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const r = await run;
+    expect(r.code).toBe(124);
+    // The user namespace holds the kernel's processes plus bwrap's reaper; the outer bwrap is outside it.
+    expect(peak).toBeGreaterThan(DEFAULT_PIDS_LIMIT / 2);
+    expect(peak).toBeLessThanOrEqual(DEFAULT_PIDS_LIMIT + 1);
+    expect(slowest).toBeLessThan(1000);
+  });
+});
+
+describe('refusals', () => {
+  it('refuses a share without the sandbox, and --no-sandbox runs unconfined when asked', async () => {
+    const r = await umlkit(box, ['run', '--no-sandbox', '--share', `${share}:/mnt/share`, '--', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error\[INVALID_SHARE_SPEC\]: .*needs the sandbox/);
+    const plain = await umlkit(box, [
+      'run',
+      '--no-sandbox',
+      '--',
+      'sh',
+      '-c',
+      'cat /proc/sys/kernel/modules_disabled',
+    ]);
+    expect(plain.stdout.toString()).toBe('1\n');
+  });
+
+  it('refuses to start without a sandbox when bwrap is missing, unless --no-sandbox', async () => {
+    const env = { UMLKIT_BWRAP: '/nonexistent/bwrap' };
+    const r = await umlkit(box, ['run', '--kernel', '/usr/bin/linux.uml', '--', 'true'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[SANDBOX_UNAVAILABLE\]: .*bwrap/);
+    expect(r.stderr).toMatch(/--no-sandbox/);
+  });
+});

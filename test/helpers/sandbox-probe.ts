@@ -1,0 +1,59 @@
+// Reads the confinement of a machine's host processes from outside, as Firecracker's jailer tests do:
+// /proc/<pid>/status, ns links, limits and the root directory each process sees.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { machineProcesses } from './umlkit-cli.ts';
+
+export interface ProcessView {
+  readonly pid: number;
+  readonly exe: string;
+  readonly uid: number;
+  readonly seccomp: number;
+  readonly noNewPrivs: number;
+  readonly capEff: string;
+  readonly capBnd: string;
+  /** Namespace links that equal the test runner's own (should be none for the kernel's processes). */
+  readonly sharedNamespaces: string[];
+  readonly limits: Record<string, string>;
+  readonly root: string[];
+}
+
+const NAMESPACES = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts'];
+
+export function viewProcess(pid: number): ProcessView | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
+    const limits: Record<string, string> = {};
+    for (const line of readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').slice(1)) {
+      const m = /^(Max [a-z ]+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+      if (m) limits[m[1] as string] = m[2] as string;
+    }
+    return {
+      pid,
+      exe: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '',
+      uid: Number(field('Uid').split(/\s+/)[0]),
+      seccomp: Number(field('Seccomp')),
+      noNewPrivs: Number(field('NoNewPrivs')),
+      capEff: field('CapEff'),
+      capBnd: field('CapBnd'),
+      sharedNamespaces: NAMESPACES.filter(
+        (ns) => readlinkSync(`/proc/${pid}/ns/${ns}`) === readlinkSync(`/proc/self/ns/${ns}`),
+      ),
+      limits,
+      root: readdirSync(`/proc/${pid}/root`).sort(),
+    };
+  } catch {
+    return undefined; // exited meanwhile
+  }
+}
+
+/** Every live process of the machines under `runtimeDir`, split into kernel and launcher (bwrap). */
+export function machineViews(runtimeDir: string): { kernel: ProcessView[]; launcher: ProcessView[] } {
+  const views = machineProcesses(runtimeDir)
+    .map(viewProcess)
+    .filter((v): v is ProcessView => v !== undefined);
+  return {
+    kernel: views.filter((v) => !v.exe.endsWith('/bwrap')),
+    launcher: views.filter((v) => v.exe.endsWith('/bwrap')),
+  };
+}
