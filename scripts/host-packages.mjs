@@ -2,7 +2,15 @@
 import { execFileSync } from 'node:child_process';
 
 /** Runtime: the kernel, ext4 tools, busybox for the default image, a C toolchain for the agent. */
-export const RUNTIME_PACKAGES = ['user-mode-linux', 'e2fsprogs', 'busybox-static', 'gcc', 'libc6-dev'];
+/** bubblewrap: the sandbox every machine runs in (docs/security.md). */
+export const RUNTIME_PACKAGES = [
+  'user-mode-linux',
+  'e2fsprogs',
+  'busybox-static',
+  'gcc',
+  'libc6-dev',
+  'bubblewrap',
+];
 /** Tests: uml-utilities (uml_mkcow, uml_moo, uml_mconsole) for interop checks, util-linux for runuser. */
 export const TEST_PACKAGES = ['uml-utilities', 'util-linux', 'procps'];
 

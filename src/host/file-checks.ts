@@ -1,6 +1,7 @@
 // Checks a disk or image file before launch, so that a bad path fails with a coded error instead of a
 // guest-side I/O error or a hang (a FIFO would block UML's open forever).
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { hasCowMagic } from '../core/cow/decode-header.ts';
 import { type ErrorCode, quote, UmlError } from '../core/errors.ts';
 
 export function checkDiskFile(path: string, needWrite: boolean, what: 'image' | 'disk'): void {
@@ -37,5 +38,26 @@ export function checkDiskFile(path: string, needWrite: boolean, what: 'image' | 
         hint: needWrite ? 'fix its permissions, or attach it read-only with `:ro`' : 'fix its permissions',
       },
     );
+  }
+  // UML reads a COW header's backing path even with the `d` flag (to size the device): a user's disk
+  // that names another host file would make the kernel open it, so such a disk is refused.
+  if (what === 'disk' && startsWithCowMagic(path)) {
+    throw new UmlError(
+      unreadable,
+      `disk ${quote(path)} is a UML COW overlay, whose header names another file`,
+      {
+        hint: 'attach a plain disk image; to use the overlay, merge it first (`umlkit cow merge`) or boot it as a machine',
+      },
+    );
+  }
+}
+
+function startsWithCowMagic(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && hasCowMagic(head);
+  } finally {
+    closeSync(fd);
   }
 }

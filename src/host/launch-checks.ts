@@ -1,6 +1,7 @@
 // Checks made before any kernel starts, for inputs that would otherwise hang it or open the wrong host
 // file: the same file attached twice, guest memory beyond policy or the host, shares that are not dirs.
 import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { checkKernelPath } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import type { ShareSpec } from '../core/kernel-argv.ts';
 import { formatSize } from '../core/units.ts';
@@ -58,6 +59,7 @@ export function checkMemory(bytes: number): void {
 export function checkShares(shares: readonly ShareSpec[]): ShareSpec[] {
   const guests = new Set<string>();
   return shares.map((s) => {
+    checkKernelPath(s.hostDir, 'share');
     let real: string;
     try {
       real = realpathSync(s.hostDir);
