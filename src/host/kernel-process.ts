@@ -34,6 +34,9 @@ export interface KernelExit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** Largest console log of an ephemeral machine (long-lived ones rotate theirs: rotating-log.ts). */
+export const CONSOLE_LOG_CAP = 8 * 1024 * 1024;
+
 /** The agent line is the kernel's fd 3: a socketpair, so both directions run over one descriptor. */
 export const AGENT_LINE_FD = 3;
 
@@ -46,6 +49,7 @@ export class KernelProcess {
   private readonly tail: string[] = [];
   private partial = '';
   private exitInfo: KernelExit | undefined;
+  private logged = 0;
 
   constructor(private readonly options: KernelProcessOptions) {
     this.log = options.sink
@@ -86,7 +90,14 @@ export class KernelProcess {
 
   private record(data: Buffer): void {
     if (this.options.sink) this.options.sink(data);
-    else this.log?.write(data);
+    else if (this.logged < CONSOLE_LOG_CAP) {
+      // A guest can print without end (`yes > /dev/console`, ~3 MB/s): the file stops at the cap.
+      const room = CONSOLE_LOG_CAP - this.logged;
+      this.log?.write(data.length <= room ? data : data.subarray(0, room));
+      this.logged += Math.min(data.length, room);
+      if (this.logged >= CONSOLE_LOG_CAP)
+        this.log?.write(`\n[umlkit: console log stopped at ${CONSOLE_LOG_CAP} bytes]\n`);
+    }
     const lines = (this.partial + data.toString('utf8')).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {

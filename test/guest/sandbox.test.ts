@@ -3,9 +3,10 @@
 // every kernel process shows seccomp, no_new_privs, no capabilities, its own namespaces, the limits and a
 // root holding only the machine's files; a fork bomb stops at the process limit.
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_LOG_CAP } from '../../src/host/kernel-process.ts';
 import { DEFAULT_NOFILE_LIMIT, DEFAULT_PIDS_LIMIT } from '../../src/host/sandbox/launcher.ts';
 import { sharedLibraries } from '../../src/host/sandbox/libraries.ts';
 import { machineViews } from '../helpers/sandbox-probe.ts';
@@ -199,6 +200,32 @@ describe('from outside', () => {
     expect(peak).toBeGreaterThan(DEFAULT_PIDS_LIMIT / 2);
     expect(peak).toBeLessThanOrEqual(DEFAULT_PIDS_LIMIT + 1);
     expect(slowest).toBeLessThan(1000);
+  });
+});
+
+describe('console flood', () => {
+  it('stops the console log at its cap while the guest prints without end', async () => {
+    let biggest = 0;
+    const run = umlkit(box, [
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'yes flood-flood-flood > /dev/console & sleep 8; kill $!',
+    ]);
+    const until = Date.now() + 8000;
+    while (Date.now() < until) {
+      for (const d of existsSync(box.runtimeDir) ? readdirSync(box.runtimeDir) : []) {
+        try {
+          biggest = Math.max(biggest, statSync(join(box.runtimeDir, d, 'console.log')).size);
+        } catch {}
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const r = await run;
+    expect(r.code).toBe(0);
+    expect(biggest).toBeGreaterThan(CONSOLE_LOG_CAP / 2);
+    expect(biggest).toBeLessThanOrEqual(CONSOLE_LOG_CAP + 100);
   });
 });
 
