@@ -21,6 +21,21 @@ export default defineConfig({
           globalSetup: ['test/guest/global-setup.ts'],
         },
       },
+      // Kernel builds (8-10 min each when not cached): only `npm run test:kernel`, never the default suite.
+      ...(process.env.UMLKIT_TEST_KERNEL === '1'
+        ? [
+            {
+              test: {
+                name: 'kernel',
+                include: ['test/kernel/**/*.kernel.test.ts'],
+                testTimeout: 3_600_000,
+                hookTimeout: 3_600_000,
+                fileParallelism: false,
+                globalSetup: ['test/kernel/global-setup.ts'],
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -42,6 +43,10 @@ int main(int argc, char **argv) {
   }
   if (i + 1 >= argc) { errno = EINVAL; return fail("no program after", "--"); }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl", "PR_SET_NO_NEW_PRIVS");
+  /* UML 6.x and later turn address-space randomisation off for themselves and re-exec /proc/self/exe to
+   * apply it; the sandbox has no /proc, so that re-exec fails ("readlink failure"). Turning it off here,
+   * as the kernel would, spares it the re-exec (docs/kernels.md). Kernels that do not ask (6.1) keep it. */
+  if (getenv("UMLKIT_JAIL_NO_ASLR")) personality(ADDR_NO_RANDOMIZE);
   execv(argv[i + 1], argv + i + 1);
   return fail("exec", argv[i + 1]);
 }

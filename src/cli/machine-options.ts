@@ -4,6 +4,7 @@ import { type DiskSpec, parseDiskSpec } from '../core/disk-spec.ts';
 import type { ShareSpec } from '../core/kernel-argv.ts';
 import { parseShareSpec } from '../core/share-spec.ts';
 import { parseSize } from '../core/units.ts';
+import { kernelArgPath } from '../host/kernel-store.ts';
 import type { HostPaths } from '../host/paths.ts';
 import type { CliContext, OptionSpec, OptionValues } from './command.ts';
 import { listOption, stringOption } from './parse-args.ts';
@@ -88,7 +89,7 @@ export async function readMachineOptions(
     imagePath,
     memoryBytes,
     disks,
-    kernelPath: kernel ? resolve(ctx.cwd, kernel) : undefined,
+    kernelPath: kernel ? kernelArgPath(kernel, paths, ctx.cwd) : undefined,
     ...readSandboxOptions(values, ctx.cwd),
   };
 }

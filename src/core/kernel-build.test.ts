@@ -7,7 +7,6 @@ import {
   isBuildStep,
   isKernelManifest,
   parseLpj,
-  parseSeccompCheck,
 } from './kernel-build.ts';
 
 const base = {
@@ -70,12 +69,6 @@ describe('boot log facts', () => {
       19259392,
     );
     expect(parseLpj('no such line')).toBeUndefined();
-  });
-
-  it("reads the seccomp mode's self-check", () => {
-    expect(parseSeccompCheck('Checking that seccomp filters can be installed...OK\n')).toBe('ok');
-    expect(parseSeccompCheck('Checking that seccomp filters can be installed...failed\n')).toBe('failed');
-    expect(parseSeccompCheck('Linux version 6.1')).toBeUndefined();
   });
 
   it('recognises manifests', () => {

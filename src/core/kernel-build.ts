@@ -113,10 +113,3 @@ export function parseLpj(log: string): number | undefined {
   const n = m ? Number(m[1]) : Number.NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
-
-/** Whether the boot log shows the kernel checked it can run in seccomp mode, and the answer. */
-export function parseSeccompCheck(log: string): 'ok' | 'failed' | undefined {
-  const m = /Checking that seccomp filters can be installed\.\.\.\s*(\S+)/.exec(log);
-  if (!m) return undefined;
-  return (m[1] as string).startsWith('OK') ? 'ok' : 'failed';
-}

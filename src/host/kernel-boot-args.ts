@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseLpj, parseSeccompCheck } from '../core/kernel-build.ts';
+import { parseLpj } from '../core/kernel-build.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { kernelFeatures } from './kernel-features.ts';
 import type { HostPaths } from './paths.ts';
@@ -51,13 +51,21 @@ export function readCalibration(paths: HostPaths, kernelPath: string): Calibrati
 }
 
 /**
- * Record what a boot log (booted without `lpj=`, with `seccomp=auto` where the kernel has it) says about this
- * host: the measured lpj and whether seccomp mode can run.
+ * Record what a calibration boot found on this host: the lpj its kernel log shows (booted without `lpj=`),
+ * and, for a kernel with the seccomp mode, whether a boot with `seccomp=on` worked.
  */
-export function recordCalibration(paths: HostPaths, kernelPath: string, bootLog: string): Calibration {
+export function recordCalibration(
+  paths: HostPaths,
+  kernelPath: string,
+  kernelLog: string,
+  seccomp?: 'ok' | 'failed',
+): Calibration {
   const abs = resolve(kernelPath);
-  const lpj = parseLpj(bootLog);
-  const seccomp = parseSeccompCheck(bootLog);
+  // A loaded host measures too few loops (the calibration shares the CPU); the largest measurement is the
+  // closest to the truth, and too long a delay is harmless where too short a one is not.
+  const before = readCalibration(paths, abs)?.lpj ?? 0;
+  const measured = parseLpj(kernelLog);
+  const lpj = measured ? Math.max(measured, before) : undefined;
   const c: Calibration = {
     key: calibrationKey(abs),
     ...(lpj ? { lpj } : {}),
@@ -73,20 +81,18 @@ export function recordCalibration(paths: HostPaths, kernelPath: string, bootLog:
   return c;
 }
 
-/** Arguments for the calibration boot itself: measure, and let seccomp mode test itself without failing. */
-export function calibrationBootArgs(kernelPath: string): string[] {
-  return kernelFeatures(kernelPath).seccompMode ? ['seccomp=auto'] : [];
-}
+/** Whether the calibration should try `seccomp=on` (the kernel has the mode). */
+export const hasSeccompMode = (kernelPath: string): boolean => kernelFeatures(kernelPath).seccompMode;
 
 /**
- * The speed options for booting this kernel here. UMLKIT_LPJ=off and UMLKIT_SECCOMP=off turn either off
+ * The speed options for booting this kernel here. UMLKIT_LPJ=off and UMLKIT_KERNEL_SECCOMP=off turn either off
  * (to measure them, or to rule them out).
  */
 export function kernelBootArgs(paths: HostPaths, kernelPath: string, env: Env): string[] {
   const c = readCalibration(paths, kernelPath);
   const args: string[] = [];
   if (c?.lpj && env.UMLKIT_LPJ !== 'off') args.push(`lpj=${c.lpj}`);
-  if (c?.seccomp === 'ok' && env.UMLKIT_SECCOMP !== 'off' && kernelFeatures(kernelPath).seccompMode) {
+  if (c?.seccomp === 'ok' && env.UMLKIT_KERNEL_SECCOMP !== 'off' && kernelFeatures(kernelPath).seccompMode) {
     args.push('seccomp=on');
   }
   return args;

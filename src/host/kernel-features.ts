@@ -1,5 +1,6 @@
 // What a UML kernel binary can do, read from the binary itself: its option table names `seccomp=` (the
-// seccomp mode of UML 6.16+) and `time-travel-start=` (time-travel support) only when built with them.
+// seccomp mode of UML 6.16+) and `time-travel-start=` (time-travel support) only when built with them, and
+// kernels that re-exec themselves to turn off address-space randomisation carry that step's error message.
 import { readFileSync, statSync } from 'node:fs';
 import { readElfInfo } from './elf.ts';
 
@@ -9,6 +10,8 @@ export interface KernelFeatures {
   readonly timeTravel: boolean;
   /** Statically linked: the XSAVE shim (LD_PRELOAD) cannot apply, the kernel must carry the fix itself. */
   readonly isStatic: boolean;
+  /** It turns ASLR off and re-execs /proc/self/exe at start (newer than 6.1), which needs /proc. */
+  readonly reexecsForAslr: boolean;
 }
 
 const memo = new Map<string, KernelFeatures>();
@@ -24,6 +27,7 @@ export function kernelFeatures(path: string): KernelFeatures {
     seccompMode: bytes.includes('seccomp=\0'),
     timeTravel: bytes.includes('time-travel-start=\0'),
     isStatic: readElfInfo(path).isStatic,
+    reexecsForAslr: bytes.includes('readlink failure\0'),
   };
   memo.set(key, features);
   return features;

@@ -80,6 +80,13 @@ export function storedKernelPath(paths: HostPaths, name: string): string | undef
   return findStoredKernel(paths, name)?.path;
 }
 
+/** `--kernel ARG` as a path: a file (relative to `cwd`), else the binary of the cached kernel named ARG. */
+export function kernelArgPath(arg: string, paths: HostPaths, cwd: string): string {
+  const asPath = resolve(cwd, arg);
+  if (arg.includes('/') || existsSync(asPath)) return asPath;
+  return findStoredKernel(paths, arg)?.path ?? asPath;
+}
+
 export function readDefaultKernel(paths: HostPaths): string | undefined {
   try {
     const p = readFileSync(kernelPointerPath(paths), 'utf8').trim();

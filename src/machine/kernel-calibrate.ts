@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { quote, UmlError } from '../core/errors.ts';
 import type { Kernel } from '../host/kernel.ts';
-import { type Calibration, calibrationBootArgs, recordCalibration } from '../host/kernel-boot-args.ts';
+import { type Calibration, hasSeccompMode, recordCalibration } from '../host/kernel-boot-args.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { runMachine } from './run.ts';
 
@@ -14,12 +14,36 @@ export interface CalibrationResult {
   readonly bootMs: number;
 }
 
-/** @throws {UmlError} the boot's own errors (GUEST_PANIC, BOOT_TIMEOUT, KERNEL_EXITED), or KERNEL_NOT_UML */
+/**
+ * A kernel with the seccomp mode boots with `seccomp=on` first (the mode then tests itself and refuses to
+ * boot where the host cannot run it); if that boot fails, it boots again without and the mode is recorded
+ * as failed, so later boots use ptrace mode.
+ * @throws {UmlError} the boot's own errors (GUEST_PANIC, BOOT_TIMEOUT, KERNEL_EXITED)
+ */
 export async function calibrateKernel(
   kernel: Kernel,
   imagePath: string,
   paths: HostPaths,
 ): Promise<CalibrationResult> {
+  if (hasSeccompMode(kernel.path)) {
+    try {
+      const r = await dmesgBoot(kernel, ['seccomp=on'], imagePath, paths);
+      return { calibration: recordCalibration(paths, kernel.path, r.log, 'ok'), bootMs: r.bootMs };
+    } catch {
+      const r = await dmesgBoot(kernel, [], imagePath, paths);
+      return { calibration: recordCalibration(paths, kernel.path, r.log, 'failed'), bootMs: r.bootMs };
+    }
+  }
+  const r = await dmesgBoot(kernel, [], imagePath, paths);
+  return { calibration: recordCalibration(paths, kernel.path, r.log), bootMs: r.bootMs };
+}
+
+async function dmesgBoot(
+  kernel: Kernel,
+  bootArgs: string[],
+  imagePath: string,
+  paths: HostPaths,
+): Promise<{ log: string; bootMs: number }> {
   let log = '';
   const stdout = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -29,7 +53,7 @@ export async function calibrateKernel(
   });
   const stderr = new Writable({ write: (_c, _e, done) => done() });
   const result = await runMachine({
-    kernel: { ...kernel, bootArgs: calibrationBootArgs(kernel.path) },
+    kernel: { ...kernel, bootArgs },
     imagePath,
     memoryBytes: 64 << 20,
     disks: [],
@@ -49,5 +73,5 @@ export async function calibrateKernel(
       hint: 'the image needs a dmesg (busybox has one); check the kernel with `umlkit run --kernel PATH -- true`',
     });
   }
-  return { calibration: recordCalibration(paths, kernel.path, log), bootMs: result.timingsMs.boot };
+  return { log, bootMs: result.timingsMs.boot };
 }

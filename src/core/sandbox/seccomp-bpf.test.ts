@@ -82,6 +82,12 @@ describe('allowListProgram', () => {
     expect(run(full, 165)).toBe(SECCOMP_RET.killProcess);
   });
 
+  it('traps (SIGSYS) instead of killing for a kernel in its own seccomp mode', () => {
+    const q = allowListProgram(['read'], 'trap');
+    expect(run(q, 0)).toBe(SECCOMP_RET.allow);
+    expect(run(q, 165)).toBe(SECCOMP_RET.trap);
+  });
+
   it('refuses the listed calls with EPERM instead of killing', () => {
     const q = allowListProgram(['read'], 'kill', false, ['mknodat']);
     expect(run(q, 259)).toBe(SECCOMP_RET.errnoEperm);

@@ -4,7 +4,7 @@ import { quote, UmlError } from '../errors.ts';
 import { X86_64_SYSCALLS } from './x86_64-syscalls.ts';
 
 /** What a call outside the list gets: kill the whole process, log it (allow-list discovery), or EPERM. */
-export type SeccompDefault = 'kill' | 'log' | 'errno';
+export type SeccompDefault = 'kill' | 'log' | 'errno' | 'trap';
 
 const LD_W_ABS = 0x20;
 const JEQ_K = 0x15;
@@ -25,6 +25,7 @@ export const SECCOMP_RET = {
   allow: 0x7fff0000,
   log: 0x7ffc0000,
   errnoEperm: 0x00050000 | 1,
+  trap: 0x00030000,
 } as const;
 
 export interface BpfInsn {
@@ -75,7 +76,9 @@ export function allowListProgram(
       ? SECCOMP_RET.killProcess
       : onOther === 'log'
         ? SECCOMP_RET.log
-        : SECCOMP_RET.errnoEperm;
+        : onOther === 'trap'
+          ? SECCOMP_RET.trap
+          : SECCOMP_RET.errnoEperm;
   return [
     { code: LD_W_ABS, jt: 0, jf: 0, k: OFFSET_ARCH },
     { code: JEQ_K, jt: 0, jf: killAt - 2, k: AUDIT_ARCH_X86_64 },

@@ -139,6 +139,13 @@ export const UML_SYSCALLS: readonly string[] = [
   'utimensat',
   // The stubs' address spaces get their LDT set up by the kernel process (arch/x86/um/ldt.c).
   'modify_ldt',
+  // Newer kernels (7.2, docs/kernels.md), found with UMLKIT_SECCOMP=log in ptrace and seccomp mode: a
+  // signalfd in the kernel process, execveat + close_range to start each stub, and in seccomp mode each
+  // stub installing its filter (a filter can only narrow what this one allows).
+  'signalfd4',
+  'execveat',
+  'close_range',
+  'seccomp',
 ];
 
 /** Refused with EPERM rather than killing: hostfs would create FIFOs or device nodes on the host. */

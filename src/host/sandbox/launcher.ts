@@ -80,7 +80,7 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
   for (const [k, v] of Object.entries(input.kernelEnv)) if (v !== undefined) env[k] = v;
   env.TMPDIR = SANDBOX_RAM_DIR;
   const preload = env.LD_PRELOAD;
-  const onOther = seccompDefault(input.env);
+  const onOther = seccompDefault(input.env, input.kernelArgv.includes('seccomp=on'));
   const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
   const ramBytes = ramTmpfsBytes(input.memoryBytes);
   const args = sandboxArgv({
