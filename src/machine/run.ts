@@ -285,9 +285,13 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         },
       );
     }
-    for (const f of outcome.exit.failures) {
-      if (f.stage !== 'line') req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
+    if (outcome.exit.failures.some((f) => f.stage === 'line')) {
+      // The agent line closed under the command: the kernel is going down (a panic closes the line
+      // before the process exits). Report what happened to the kernel, not a made-up exit status.
+      const exit = await kernel.waitOrKill(5000);
+      throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
     }
+    for (const f of outcome.exit.failures) req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
     req.onPhase?.('powering-off');
     const tOff = performance.now();
     link.powerOff(outcome.exit.code);
