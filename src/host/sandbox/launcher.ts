@@ -106,11 +106,12 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
     seccompFd: SECCOMP_FD,
     limits,
   });
-  const [command, ...rest] = args;
   return {
     launcher: {
-      command: command as string,
-      args: rest,
+      // The jail helper runs first outside too, only to set no_new_privs on bwrap itself: then no
+      // process of the machine, the launcher included, can gain privileges through exec.
+      command: JAIL_PATH,
+      args: ['--', ...args],
       env: { PATH: '/usr/bin:/bin' },
       extraFds: [fd],
     },
