@@ -133,7 +133,14 @@ describe(`sandboxed teardown, as ${user ?? 'the current user'}`, () => {
     // The overlay keeps the new inittab across UML's re-exec, so every boot reboots again.
     await umlkit(
       box,
-      ['exec', 't-loop', '--', 'sh', '-c', 'echo "::sysinit:/sbin/reboot -f" > /etc/inittab; sync; reboot -f'],
+      [
+        'exec',
+        't-loop',
+        '--',
+        'sh',
+        '-c',
+        'echo "::sysinit:/sbin/reboot -f" > /etc/inittab; sync; reboot -f',
+      ],
       { timeoutMs: 20_000 },
     );
     expect(await exitReason('t-loop')).toBe('reboot-loop');
