@@ -27,6 +27,7 @@ import {
 import type { HostPaths } from '../host/paths.ts';
 import { isAlive } from '../host/process-identity.ts';
 import { readLogTail } from '../host/rotating-log.ts';
+import { forgetLeases } from './net-lifecycle.ts';
 import { type ExecHandle, type ExecIo, execViaSupervisor, requestSupervisor } from './supervisor-client.ts';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'umlkit.js');
@@ -279,6 +280,7 @@ export async function removeMachine(paths: HostPaths, name: string, force: boole
   }
   reapOrphans(inspectMachine(paths, name));
   removeMachineFiles(paths, name);
+  await forgetLeases(paths, name);
 }
 
 /** Run a command in a running machine. @throws {UmlError} WRONG_STATE when it is not running. */

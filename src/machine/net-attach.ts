@@ -26,6 +26,8 @@ export interface GuestNicConfig {
   readonly gateway?: string;
   readonly dns?: string;
   readonly hosts?: Readonly<Record<string, string>>;
+  /** The network the hosts belong to: each network's lines in /etc/hosts are replaced on their own. */
+  readonly net?: string;
 }
 
 export interface AttachedNics {
@@ -91,7 +93,9 @@ export async function attachNic(
       switchPort: port.switchPort,
       session: port.session,
     }),
-    ...(port.ip ? { guest: { device, ip: port.ip, prefix: port.prefix, hosts: port.hosts } } : {}),
+    ...(port.ip
+      ? { guest: { device, ip: port.ip, prefix: port.prefix, hosts: port.hosts, net: nic.net } }
+      : {}),
     release: async () => {
       if (released) return;
       released = true;
@@ -126,10 +130,9 @@ export async function attachNics(
   return { kernelArgs, guest, release };
 }
 
-/** The shell script that brings NICs up with their addresses; /etc/hosts lines we add end in `# umlkit`. */
+/** The shell script that brings NICs up with their addresses; /etc/hosts lines we add end in `# umlkit:NET`. */
 export function guestConfigScript(configs: readonly GuestNicConfig[]): string {
   const lines: string[] = ['set -e'];
-  const hosts: string[] = [];
   for (const c of configs) {
     lines.push(`ip link set ${c.device} up`);
     if (c.ip) lines.push(`ip addr add ${c.ip}/${c.prefix ?? 24} dev ${c.device} 2>/dev/null || true`);
@@ -139,15 +142,16 @@ export function guestConfigScript(configs: readonly GuestNicConfig[]): string {
       lines.push(`(ping -c 1 -W 1 ${c.gateway} >/dev/null 2>&1 &)`);
     }
     if (c.dns) lines.push(`echo 'nameserver ${c.dns}' > /etc/resolv.conf`);
-    for (const [name, ip] of Object.entries(c.hosts ?? {})) hosts.push(`${ip} ${name} # umlkit`);
-  }
-  if (hosts.length > 0) {
-    lines.push(
-      "{ grep -v ' # umlkit$' /etc/hosts 2>/dev/null || true; cat <<'EOF'",
-      ...hosts,
-      'EOF',
-      '} > /etc/hosts.umlkit && cat /etc/hosts.umlkit > /etc/hosts && rm -f /etc/hosts.umlkit',
-    );
+    const hosts = Object.entries(c.hosts ?? {});
+    if (c.net && hosts.length > 0) {
+      const tag = `# umlkit:${c.net}`;
+      lines.push(
+        `{ grep -v ' ${tag}$' /etc/hosts 2>/dev/null || true; cat <<'EOF'`,
+        ...hosts.map(([name, ip]) => `${ip} ${name} ${tag}`),
+        'EOF',
+        '} > /etc/hosts.umlkit && cat /etc/hosts.umlkit > /etc/hosts && rm -f /etc/hosts.umlkit',
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -90,7 +90,7 @@ export async function connectMachine(
     const failed = await execScript(
       paths,
       machine,
-      guestConfigScript([{ device, ip: port.ip, prefix: port.prefix, hosts: port.hosts }]),
+      guestConfigScript([{ device, ip: port.ip, prefix: port.prefix, hosts: port.hosts, net }]),
     );
     if (failed)
       throw new UmlError('NET_DOWN', `configuring ${device} in ${quote(machine)} failed: ${failed}`, {

@@ -1,12 +1,12 @@
 // Virtual networks as library functions: create, start (and recover), stop, rm, inspect, ls.
 // Each network's switch is its own detached process, like a machine's supervisor.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quote, UmlError } from '../core/errors.ts';
 import { UNIX_PATH_MAX } from '../core/machine-name.ts';
-import { NET_NAME } from '../core/net/nic-spec.ts';
+import { NET_NAME, type NicSpec } from '../core/net/nic-spec.ts';
 import { formatSubnet, parseSubnet } from '../core/net/subnet.ts';
 import {
   listNetNames,
@@ -183,4 +183,34 @@ export async function removeNet(paths: HostPaths, name: string, force: boolean):
   }
   await stopNet(paths, name);
   removeNetFiles(paths, name);
+  // <runtime>/n/ goes with the last network, as a run's dir does.
+  try {
+    rmdirSync(dirname(netFiles(paths, name).runDir));
+  } catch {}
+}
+
+/** Leases for a new machine's NICs, so machines created together find each other's names at first boot. */
+export async function reserveLeases(
+  paths: HostPaths,
+  machine: string,
+  nics: readonly NicSpec[],
+  env: Env,
+): Promise<void> {
+  for (const [nic, n] of nics.entries()) {
+    if (n.kind !== 'switch' || n.ip === 'none') continue;
+    if (inspectNet(paths, n.net).status !== 'running') await startNet(paths, n.net, env);
+    await requestSwitch(netFiles(paths, n.net).socket, n.net, { op: 'lease', machine, nic, ip: n.ip });
+  }
+}
+
+/** A removed machine gives its addresses back (networks whose switch is down keep them: harmless). */
+export async function forgetLeases(paths: HostPaths, machine: string): Promise<void> {
+  for (const n of listNets(paths)) {
+    if (
+      n.status !== 'running' ||
+      !Object.keys(n.state?.leases ?? {}).some((k) => k.startsWith(`${machine}#`))
+    )
+      continue;
+    await requestSwitch(netFiles(paths, n.name).socket, n.name, { op: 'forget', machine }).catch(() => {});
+  }
 }

@@ -14,6 +14,10 @@ export type SwitchRequest =
       readonly owner: ProcessIdentity;
       readonly ephemeral: boolean;
     }
+  /** Reserve the NIC's address now (at `create`), so machines created together know each other's names. */
+  | { readonly op: 'lease'; readonly machine: string; readonly nic: number; readonly ip: string }
+  /** Drop every lease of a removed machine. */
+  | { readonly op: 'forget'; readonly machine: string }
   | { readonly op: 'detach'; readonly machine: string; readonly nic?: number }
   | { readonly op: 'impair'; readonly machine?: string; readonly nic?: number; readonly spec: string }
   | { readonly op: 'capture'; readonly machine?: string }

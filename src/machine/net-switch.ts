@@ -61,18 +61,19 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
 
   const hosts = (): Record<string, string> => {
     const out: Record<string, string> = {};
+    const lowest: Record<string, number> = {};
     for (const [key, ip] of Object.entries(leases)) {
-      const [machine, nic] = key.split('#');
-      if (machine && nic === '0') out[machine] = ip;
+      const [machine = '', nicText] = key.split('#');
+      const nic = Number(nicText);
+      if (lowest[machine] === undefined || nic < (lowest[machine] as number)) {
+        lowest[machine] = nic;
+        out[machine] = ip;
+      }
     }
     return out;
   };
 
-  const attach = async (req: Extract<SwitchRequest, { op: 'attach' }>): Promise<AttachedPort> => {
-    // Re-attaching the same NIC (a restart) replaces its old port.
-    for (const p of ports.filter((x) => x.machine === req.machine && x.nic === req.nic))
-      engine.removePort(p.id);
-    ports = ports.filter((x) => !(x.machine === req.machine && x.nic === req.nic));
+  const lease = (req: { machine: string; nic: number; ip: string }): string | null => {
     const key = `${req.machine}#${req.nic}`;
     let ip: string | null = null;
     if (req.ip !== 'none') {
@@ -106,6 +107,15 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
       }
       leases[key] = ip;
     }
+    return ip;
+  };
+
+  const attach = async (req: Extract<SwitchRequest, { op: 'attach' }>): Promise<AttachedPort> => {
+    // Re-attaching the same NIC (a restart) replaces its old port.
+    for (const p of ports.filter((x) => x.machine === req.machine && x.nic === req.nic))
+      engine.removePort(p.id);
+    ports = ports.filter((x) => !(x.machine === req.machine && x.nic === req.nic));
+    const ip = lease(req);
     const used = new Set(ports.map((p) => p.id));
     let id = 1;
     while (used.has(id)) id++;
@@ -164,7 +174,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
         txFrames: live?.txFrames ?? 0,
       };
     }),
-    macs: engine.table.entries(),
+    macs: engine.macEntries(),
     leases,
   });
 
@@ -180,6 +190,16 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
         return reply(socket, { ok: true, ...status() });
       case 'attach':
         return reply(socket, { ok: true, port: await attach(req) });
+      case 'lease': {
+        const ip = lease(req);
+        save();
+        return reply(socket, { ok: true, ip });
+      }
+      case 'forget': {
+        for (const key of Object.keys(leases)) if (key.startsWith(`${req.machine}#`)) delete leases[key];
+        save();
+        return reply(socket, { ok: true });
+      }
       case 'detach': {
         const sel = ports.filter(
           (p) => p.machine === req.machine && (req.nic === undefined || p.nic === req.nic),

@@ -2,6 +2,7 @@
 import { UmlError } from '../../core/errors.ts';
 import { resolvePaths } from '../../host/paths.ts';
 import { createMachine, startMachine } from '../../machine/lifecycle.ts';
+import { reserveLeases } from '../../machine/net-lifecycle.ts';
 import type { Command } from '../command.ts';
 import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
 import { NET_OPTIONS, readNetOptions } from '../net-options.ts';
@@ -36,6 +37,7 @@ export const command: Command = {
       sandbox: opts.sandbox,
       shares: opts.shares,
     });
+    if (net.nics.length) await reserveLeases(paths, name, net.nics, ctx.env);
     if (args.values.start) {
       await startMachine(paths, name, { env: ctx.env });
       ctx.stdout.write(`${name} running\n`);

@@ -9,8 +9,9 @@ export interface MacTableOptions {
   readonly maxEntries?: number;
 }
 
-export class MacTable<P> {
-  readonly #entries = new Map<Mac, { port: P; seen: number }>();
+/** K: the address as a string (tests, tables) or a 48-bit number (the switch's hot path). */
+export class MacTable<P, K = Mac> {
+  readonly #entries = new Map<K, { port: P; seen: number }>();
   readonly #now: () => number;
   readonly #agingMs: number;
   readonly #max: number;
@@ -20,18 +21,24 @@ export class MacTable<P> {
     this.#max = options.maxEntries ?? 4096;
   }
 
-  learn(mac: Mac, port: P): void {
+  learn(mac: K, port: P): void {
     const existing = this.#entries.get(mac);
-    // Map order is insertion order: re-insert so the first entry is always the least recently seen.
+    const now = this.#now();
+    // Fast path (every frame): same port, seen within the last second: only the time moves.
+    if (existing && existing.port === port && now - existing.seen < 1000) {
+      existing.seen = now;
+      return;
+    }
+    // Map order is insertion order: re-insert so the first entry is (about) the least recently seen.
     if (existing) this.#entries.delete(mac);
     else if (this.#entries.size >= this.#max) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(mac, { port, seen: this.#now() });
+    this.#entries.set(mac, { port, seen: now });
   }
 
-  lookup(mac: Mac): P | undefined {
+  lookup(mac: K): P | undefined {
     const e = this.#entries.get(mac);
     if (!e) return undefined;
     if (this.#now() - e.seen > this.#agingMs) {
@@ -46,7 +53,7 @@ export class MacTable<P> {
     for (const [mac, e] of this.#entries) if (e.port === port) this.#entries.delete(mac);
   }
 
-  entries(): { mac: Mac; port: P; ageMs: number }[] {
+  entries(): { mac: K; port: P; ageMs: number }[] {
     const now = this.#now();
     return [...this.#entries].map(([mac, e]) => ({ mac, port: e.port, ageMs: now - e.seen }));
   }

@@ -2,7 +2,7 @@
 // demultiplexed by session id (and checked against the port's own UDP source), with per-port
 // impairments and capture taps.
 import { createSocket, type Socket } from 'node:dgram';
-import { parseEthernet } from '../../core/net/ethernet.ts';
+import { ETH_HEADER, MAX_FRAME } from '../../core/net/ethernet.ts';
 import {
   type Impairment,
   isImpaired,
@@ -12,6 +12,7 @@ import {
   schedule,
 } from '../../core/net/impairment.ts';
 import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
+import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
 
@@ -44,7 +45,8 @@ export class SwitchEngine {
   readonly socket: Socket;
   readonly ports = new Map<number, EnginePort>();
   readonly #bySession = new Map<number, EnginePort>();
-  readonly table = new MacTable<number>({ now: () => Date.now() });
+  /** Keyed by the MAC as a 48-bit number: no string per frame on the hot path. */
+  readonly table = new MacTable<number, number>({ now: () => Date.now() });
   readonly taps = new Set<CaptureTap>();
   readonly stats: EngineStats = { frames: 0, bytes: 0, flooded: 0, dropped: 0 };
 
@@ -107,27 +109,29 @@ export class SwitchEngine {
     const src = this.#bySession.get(packet.readUInt32BE(4));
     // Session and source UDP port must both match: another local process cannot speak for a port.
     if (!src || src.guestPort !== fromPort) return;
-    const frame = packet.subarray(L2TP_HEADER);
-    const eth = parseEthernet(frame);
-    if (!eth) {
+    const frameLength = packet.length - L2TP_HEADER;
+    if (frameLength < ETH_HEADER || frameLength > MAX_FRAME) {
       src.dropped++;
       return;
     }
     src.rxFrames++;
     this.stats.frames++;
-    this.stats.bytes += frame.length;
+    this.stats.bytes += frameLength;
     if (isImpaired(src.impairment)) {
-      this.#impaired(src.impairment, src.inQueue, frame.length, () => this.#forward(src, packet, eth));
+      this.#impaired(src.impairment, src.inQueue, frameLength, () => this.#forward(src, packet));
       return;
     }
-    this.#forward(src, packet, eth);
+    this.#forward(src, packet);
   }
 
-  #forward(src: EnginePort, packet: Buffer, eth: NonNullable<ReturnType<typeof parseEthernet>>): void {
-    const frame = packet.subarray(L2TP_HEADER);
-    if (!eth.flood) this.table.learn(eth.src, src.id);
-    const dstId = eth.flood ? undefined : this.table.lookup(eth.dst);
-    if (this.taps.size > 0) this.#capture(frame, src.id, dstId);
+  #forward(src: EnginePort, packet: Buffer): void {
+    // Destination at bytes 8..13 of the packet, source at 14..19; the group bit is the first octet's bit 0.
+    const flood = ((packet[L2TP_HEADER] as number) & 1) === 1;
+    // A source with the group bit set is forged or broken: never learn it.
+    if (((packet[L2TP_HEADER + 6] as number) & 1) === 0)
+      this.table.learn(packet.readUIntBE(L2TP_HEADER + 6, 6), src.id);
+    const dstId = flood ? undefined : this.table.lookup(packet.readUIntBE(L2TP_HEADER, 6));
+    if (this.taps.size > 0) this.#capture(packet.subarray(L2TP_HEADER), src.id, dstId);
     if (dstId !== undefined) {
       if (dstId === src.id) return; // the destination is on the port it came from
       const dst = this.ports.get(dstId);
@@ -142,6 +146,15 @@ export class SwitchEngine {
       this.#deliver(dst, packet, !first);
       first = false;
     }
+  }
+
+  /** The forwarding table for people: MACs as text. */
+  macEntries(): { mac: string; port: number; ageMs: number }[] {
+    const b = Buffer.alloc(6);
+    return this.table.entries().map((e) => {
+      b.writeUIntBE(e.mac, 0, 6);
+      return { mac: bytesToMac(b), port: e.port, ageMs: e.ageMs };
+    });
   }
 
   #deliver(dst: EnginePort, packet: Buffer, copy: boolean): void {
