@@ -13,6 +13,26 @@ export const RUNTIME_PACKAGES = [
 ];
 /** Tests: uml-utilities (uml_mkcow, uml_moo, uml_mconsole) for interop checks, util-linux for runuser. */
 export const TEST_PACKAGES = ['uml-utilities', 'util-linux', 'procps'];
+/**
+ * `umlkit kernel build` and `npm run test:kernel` (docs/kernels.md): the compiler and kbuild's tools, libelf
+ * headers, tar/xz/patch for Debian's source packages, git for the tree and bisect tests, gdb for `run --gdb`.
+ * The kernel sources themselves are fetched without root (apt-get download), so linux-source-X is not here.
+ */
+export const KERNEL_BUILD_PACKAGES = [
+  'gcc',
+  'make',
+  'flex',
+  'bison',
+  'bc',
+  'perl',
+  'libc6-dev',
+  'libelf-dev',
+  'tar',
+  'xz-utils',
+  'patch',
+  'git',
+  'gdb',
+];
 
 export function missingPackages(packages) {
   return packages.filter((p) => {

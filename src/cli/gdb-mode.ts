@@ -30,7 +30,7 @@ export interface GdbMode {
     readonly bootTimeoutMs: number;
     readonly onKernelStarted: (pid: number) => void;
   };
-  /** End gdb once the machine is gone (it would wait at its prompt for an exited process). */
+  /** Wait for gdb to leave after the machine is gone (killing it if it does not). */
   finish(): Promise<void>;
 }
 
@@ -53,11 +53,12 @@ export function gdbMode(
     },
     async finish() {
       const c = child;
-      if (!c || c.exitCode !== null) return;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      // gdb leaves by itself once the kernel has exited (gdb-commands.ts); a SIGTERM at its prompt can
+      // crash gdb 13, so only a gdb that is still there after a grace period is killed.
       const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-      c.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 2000))]);
-      if (c.exitCode === null) c.kill('SIGKILL');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     },
   };
 }

@@ -32,6 +32,8 @@ export function gdbArgs(plan: GdbPlan): string[] {
       ? [...['-iex', `add-auto-load-safe-path ${plan.helperScript}`], ...ex(`source ${plan.helperScript}`)]
       : []),
     ...UML_SIGNALS.flatMap((s) => ex(`handle ${s} nostop noprint pass`)),
+    // When the machine powers off, leave gdb too (instead of a prompt over a process that is gone).
+    ...ex(`python gdb.events.exited.connect(lambda e: gdb.post_event(lambda: gdb.execute('quit')))`),
     ...ex(`attach ${plan.pid}`),
     ...(plan.commands ?? []).flatMap(ex),
     ...ex('continue'),

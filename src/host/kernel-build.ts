@@ -215,7 +215,8 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
   const started = performance.now();
   const progress = (p: BuildProgress): void => req.onProgress?.(p);
   const say = (message: string): void => progress({ phase: 'source', message });
-  requireToolchain(env);
+  // A tree needs make even to be identified; a Debian source's cached build needs no toolchain at all.
+  if (req.source.kind === 'tree') requireToolchain(env);
   if (req.source.kind === 'tree' && req.patches.length > 0) {
     throw new UmlError(
       'USAGE',
@@ -243,7 +244,11 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
     const git = gitDescribe(tree);
     origin = { kind: 'tree', path: tree, ...(git ? { git } : {}) };
   } else {
-    say(`looking up linux-source-${req.source.version}`);
+    say(
+      req.source.version === 'newest'
+        ? `looking up the newest linux-source in ${req.source.suite ?? 'sid'}`
+        : `looking up linux-source-${req.source.version}`,
+    );
     debian = await resolveDebianSource(req.source.version, req.source.suite, paths, env, say);
     kernelVersion = upstreamVersion(debian.version);
     origin = { kind: 'debian', package: debian.package, version: debian.version, suite: debian.suite };
@@ -267,6 +272,7 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
     };
   }
 
+  if (req.source.kind === 'debian') requireToolchain(env);
   mkdirSync(join(kernelWorkDir(paths), 'logs'), { recursive: true });
   writeFileSync(
     logPath,

@@ -2,7 +2,7 @@
 // of an uncommitted change (seen in the guest), and the documented `git bisect run` recipe finding the
 // commit that broke a test command run in a guest.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BIN, buildOrFail, type Cli, kernelCli } from '../helpers/kernel-tier.ts';
@@ -21,26 +21,30 @@ beforeAll(() => {
   cli = kernelCli();
   // The tree: a git checkout of Debian's (patched) 6.1 source, made once and kept with the kernel cache.
   tree = join(inject('kernelCacheDir'), 'test-trees', 'linux-6.1');
-  if (!existsSync(join(tree, '.git'))) {
+  // A tree whose setup did not finish is made again.
+  if (!existsSync(join(tree, '.git', 'umlkit-test-ready'))) {
+    rmSync(tree, { recursive: true, force: true });
     buildOrFail(cli, ['--version', '6.1', '--no-check']);
     const srcRoot = join(inject('kernelCacheDir'), 'kernels', '.work', 'src');
     const src = readdirSync(srcRoot).find((d) => d.startsWith('linux-source-6.1_'));
     if (!src) throw new Error(`no unpacked linux-source-6.1 in ${srcRoot}`);
     cpSync(join(srcRoot, src), tree, { recursive: true });
     git('init', '-q');
-    git('add', '-A');
+    // Debian's source ships a .gitignore that ignores everything (`/*`): add it all by force.
+    git('add', '-A', '-f');
     git('commit', '-qm', 'base');
     appendFileSync(join(tree, 'init', 'main.c'), '\n/* a harmless change */\n');
     git('commit', '-qam', 'harmless');
     appendFileSync(join(tree, 'init', 'main.c'), marker('bad'));
     git('commit', '-qam', 'breaks the test');
+    writeFileSync(join(tree, '.git', 'umlkit-test-ready'), '');
   }
-  git('bisect', 'reset', '-q');
+  git('bisect', 'reset');
   git('checkout', '-qf', 'master');
   git('reset', '-q', '--hard');
 }, 3_600_000);
 afterAll(() => {
-  git('bisect', 'reset', '-q');
+  git('bisect', 'reset');
   git('checkout', '-qf', 'master');
   cli.dispose();
 });
