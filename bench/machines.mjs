@@ -91,16 +91,35 @@ const readyAt = await Promise.all(
 );
 const allReadyMs = Math.max(...readyAt);
 await new Promise((r) => setTimeout(r, 3000));
-// UML's helper processes share their parent's address space (clone with CLONE_VM), so each reports the
-// same PSS: count every address space once (identical /proc/PID/maps means the same mm).
-const pssOfGroup = (pgid) => {
-  const seen = new Set();
-  let kb = 0;
+// Every process of a machine descends from the recorded kernel pid (in the sandbox that is its
+// launcher). UML's helper processes share their parent's address space (clone with CLONE_VM), so each
+// reports the same PSS: count every address space once (identical /proc/PID/maps means the same mm).
+const parents = () => {
+  const map = new Map();
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
+      map.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  return map;
+};
+const pssOfTree = (root) => {
+  const ppid = parents();
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, parent] of ppid) {
+      if (tree.has(parent) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  const seen = new Set();
+  let kb = 0;
+  for (const pid of tree) {
+    try {
       const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
       if (seen.has(maps)) continue;
       seen.add(maps);
@@ -110,7 +129,7 @@ const pssOfGroup = (pgid) => {
   }
   return kb / 1024;
 };
-const pss = names.map((n) => pssOfGroup(lc.inspectMachine(paths, n).state.kernel.pid));
+const pss = names.map((n) => pssOfTree(lc.inspectMachine(paths, n).state.kernel.pid));
 await Promise.all(names.map((n) => lc.removeMachine(paths, n, true)));
 rmSync(work, { recursive: true, force: true });
 
@@ -151,7 +170,13 @@ printTable([
     '-',
     '-',
   ],
-  ['start → ready (median of 3)', `${median(startMs).toFixed(0)} ms`, 'Debian 6.1 kernel', '-', '-'],
+  [
+    'start → ready (median of 3)',
+    `${median(startMs).toFixed(0)} ms`,
+    `kernel ${process.env.UMLKIT_KERNEL ?? 'default'}`,
+    '-',
+    '-',
+  ],
   [
     `${N} machines started at once: all ready`,
     `${(allReadyMs / 1000).toFixed(1)} s`,
