@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fsizeLimit, type SandboxPlan, sandboxArgv } from './sandbox-argv.ts';
+import { fsizeLimit, landlockArgv, type SandboxPlan, sandboxArgv } from './sandbox-argv.ts';
 
 const plan: SandboxPlan = {
   bwrap: '/usr/bin/bwrap',
@@ -101,5 +101,35 @@ describe('sandboxArgv', () => {
   it('sizes RLIMIT_FSIZE above the RAM file (mem + exec-shield gap) and the largest disk', () => {
     expect(fsizeLimit(128 * 2 ** 20, 0)).toBe((128 + 2048) * 2 ** 20);
     expect(fsizeLimit(128 * 2 ** 20, 10 * 2 ** 30)).toBeGreaterThan(10 * 2 ** 30);
+  });
+});
+
+describe('landlockArgv', () => {
+  it('renders the golden jail argv of the fallback', () => {
+    expect(
+      landlockArgv({
+        jail: '/opt/umlkit/dist/native/umlkit-jail',
+        kernel: '/usr/bin/linux.uml',
+        kernelArgv: ['umid=run-1'],
+        readOnly: ['/usr/bin/linux.uml', '/img/base.ext4', '/img/base.ext4'],
+        readWrite: ['/run/u/run-1', '/dev/null'],
+        seccompFd: 4,
+        limits: { core: 0, nofile: 256, nproc: 700, fsize: 2281701376 },
+      }),
+    ).toEqual([
+      '/opt/umlkit/dist/native/umlkit-jail',
+      '--core=0',
+      '--nofile=256',
+      '--nproc=700',
+      '--fsize=2281701376',
+      '--ro=/usr/bin/linux.uml',
+      '--ro=/img/base.ext4',
+      '--rw=/run/u/run-1',
+      '--rw=/dev/null',
+      '--seccomp-fd=4',
+      '--',
+      '/usr/bin/linux.uml',
+      'umid=run-1',
+    ]);
   });
 });

@@ -110,3 +110,33 @@ export function fsizeLimit(memoryBytes: number, largestDiskBytes: number): numbe
 
 /** The guest-RAM tmpfs: the guest's pages live there, so it must hold mem plus UML's own use. */
 export const ramTmpfsBytes = (memoryBytes: number): number => memoryBytes + 128 * MIB;
+
+/** The fallback where bwrap cannot run: the jail helper alone (Landlock, seccomp, rlimits). */
+export interface LandlockPlan {
+  readonly jail: string;
+  readonly kernel: string;
+  readonly kernelArgv: readonly string[];
+  readonly readOnly: readonly string[];
+  readonly readWrite: readonly string[];
+  readonly seccompFd: number;
+  readonly limits: SandboxLimits;
+}
+
+export function landlockArgv(plan: LandlockPlan): string[] {
+  const l = plan.limits;
+  const paths = (flag: string, list: readonly string[], what: string): string[] =>
+    [...new Set(list)].map((p) => `${flag}=${absolute(p, what)}`);
+  return [
+    absolute(plan.jail, 'jail'),
+    `--core=${l.core}`,
+    `--nofile=${l.nofile}`,
+    `--nproc=${l.nproc}`,
+    `--fsize=${l.fsize}`,
+    ...paths('--ro', plan.readOnly, 'read-only'),
+    ...paths('--rw', plan.readWrite, 'writable'),
+    `--seccomp-fd=${plan.seccompFd}`,
+    '--',
+    absolute(plan.kernel, 'kernel'),
+    ...plan.kernelArgv,
+  ];
+}

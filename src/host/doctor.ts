@@ -8,6 +8,7 @@ import { chooseGuestRamDir } from './guest-ram-dir.ts';
 import { resolveKernel } from './kernel.ts';
 import { FPFIX_PATH, INITRAMFS_PATH } from './kernel-env.ts';
 import type { HostPaths } from './paths.ts';
+import { landlockAbi } from './sandbox/landlock.ts';
 import { probeSandbox } from './sandbox/probe.ts';
 import { findOnPath } from './tool.ts';
 
@@ -66,14 +67,24 @@ export function runDoctor(paths: HostPaths, env: Env): Check[] {
   checks.push(
     sandbox.namespaces.ok
       ? { name: 'sandbox', ok: true, detail: `${sandbox.namespaces.detail}; seccomp allow-list; rlimits` }
-      : {
-          name: 'sandbox',
-          ok: false,
-          detail: `${sandbox.namespaces.detail}: machines refuse to start without --no-sandbox`,
-          fix: sandbox.bwrap
-            ? 'sudo sysctl user.max_user_namespaces=10000'
-            : 'sudo apt-get install bubblewrap',
-        },
+      : landlockAbi(env) > 0
+        ? {
+            name: 'sandbox',
+            ok: false,
+            warning: true,
+            detail: `${sandbox.namespaces.detail}: falling back to Landlock ABI ${landlockAbi(env)} + seccomp + rlimits (host pid and network namespaces shared)`,
+            fix: sandbox.bwrap
+              ? 'allow unprivileged user namespaces for the full sandbox'
+              : 'sudo apt-get install bubblewrap',
+          }
+        : {
+            name: 'sandbox',
+            ok: false,
+            detail: `${sandbox.namespaces.detail}: machines refuse to start without --no-sandbox`,
+            fix: sandbox.bwrap
+              ? 'sudo sysctl user.max_user_namespaces=10000'
+              : 'sudo apt-get install bubblewrap',
+          },
   );
   checks.push(
     sandbox.cgroup.ok

@@ -175,7 +175,12 @@ const cases: Case[] = [
   ['a missing kernel', () => run('--kernel', f('nope')), 'KERNEL_NOT_FOUND'],
   ['a directory as the kernel', () => run('--kernel', f('adir')), 'KERNEL_NOT_FOUND'],
   ['a program that is not UML as the kernel', () => run('--kernel', '/bin/ls'), 'KERNEL_NOT_UML'],
-  ['no sandbox available', () => run(), 'SANDBOX_UNAVAILABLE', { UMLKIT_BWRAP: '/nonexistent/bwrap' }],
+  [
+    'no sandbox available',
+    () => run(),
+    'SANDBOX_UNAVAILABLE',
+    { UMLKIT_BWRAP: '/nonexistent/bwrap', UMLKIT_LANDLOCK: '0' },
+  ],
   ['a machine name UML would replace', () => ['create', 'x'.repeat(70)], 'INVALID_NAME'],
   ['a machine with --mem 1T', () => ['create', 'm1t', '--mem', '1T'], 'MEMORY_TOO_LARGE'],
   [

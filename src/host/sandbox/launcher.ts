@@ -6,6 +6,7 @@ import { UmlError } from '../../core/errors.ts';
 import type { SandboxRecord } from '../../core/machine-status.ts';
 import { fsizeLimit, ramTmpfsBytes, type SandboxLimits, sandboxArgv } from '../../core/sandbox-argv.ts';
 import type { KernelLauncher } from '../kernel-process.ts';
+import { landlockAbi, landlockLaunch } from './landlock.ts';
 import { sharedLibraries } from './libraries.ts';
 import { JAIL_PATH, probeSandbox } from './probe.ts';
 import { closeFd, openSeccompProgram, seccompDefault } from './seccomp.ts';
@@ -62,11 +63,14 @@ export function noSandboxReport(): SandboxReport {
 /** @throws {UmlError} SANDBOX_UNAVAILABLE when bwrap cannot build the sandbox on this host. */
 export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
   const support = probeSandbox(input.env);
+  if ((!support.bwrap || !support.namespaces.ok) && landlockAbi(input.env) > 0) {
+    return landlockFallback(input, support.namespaces.detail, support.cgroup.detail);
+  }
   if (!support.bwrap || !support.namespaces.ok) {
     throw new UmlError('SANDBOX_UNAVAILABLE', `cannot sandbox the machine: ${support.namespaces.detail}`, {
       hint: support.bwrap
-        ? 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces), or pass --no-sandbox to run unconfined'
-        : 'sudo apt-get install bubblewrap, or pass --no-sandbox to run unconfined',
+        ? 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces), or pass --no-sandbox to run unconfined (this kernel has no Landlock either)'
+        : 'sudo apt-get install bubblewrap, or pass --no-sandbox to run unconfined (this kernel has no Landlock either)',
     });
   }
   const largest = Math.max(0, ...[...input.readOnly, ...input.readWrite].map(fileSize));
@@ -143,4 +147,52 @@ function fileSize(path: string): number {
 /** The launch of one kernel: sandboxed (the default), or plain with `--no-sandbox`. */
 export function prepareLaunch(sandbox: boolean, input: SandboxInput): PreparedLaunch {
   return sandbox ? prepareSandboxedLaunch(input) : { report: noSandboxReport(), release: () => {} };
+}
+
+/** Landlock + seccomp + rlimits, no namespaces: what remains where bwrap cannot run. */
+function landlockFallback(input: SandboxInput, why: string, cgroup: string): PreparedLaunch {
+  const largest = Math.max(0, ...[...input.readOnly, ...input.readWrite].map(fileSize));
+  const limits: SandboxLimits = {
+    core: 0,
+    nofile: DEFAULT_NOFILE_LIMIT,
+    nproc: DEFAULT_PIDS_LIMIT,
+    fsize: fsizeLimit(input.memoryBytes, largest),
+  };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.kernelEnv)) if (v !== undefined) env[k] = v;
+  const preload = env.LD_PRELOAD;
+  const onOther = seccompDefault(input.env);
+  const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
+  const launch = landlockLaunch({
+    kernelPath: input.kernelPath,
+    kernelArgv: input.kernelArgv,
+    runDir: input.runDir,
+    readOnly: [
+      input.kernelPath,
+      ...sharedLibraries(input.kernelPath),
+      ...(preload ? [preload, ...sharedLibraries(preload)] : []),
+      ...input.readOnly,
+    ],
+    readWrite: input.readWrite,
+    seccompFd: SECCOMP_FD,
+    limits,
+  });
+  env.TMPDIR = launch.ramDir;
+  const [command, ...args] = launch.args;
+  return {
+    launcher: { command: command as string, args, env, extraFds: [fd] },
+    report: {
+      enabled: true,
+      layers: {
+        namespaces: `unavailable: ${why}; Landlock confines the filesystem to the machine's files instead (host pid and network namespaces are shared)`,
+        seccomp: `allow-list for UML's host calls; others ${onOther === 'kill' ? 'kill the process' : 'are logged'}`,
+        noNewPrivs: 'on',
+        rlimits: `core ${limits.core}, nofile ${limits.nofile}, nproc ${launch.nproc} (per user: ${limits.nproc} above the user's processes at start), fsize ${limits.fsize}`,
+        cgroup: `unavailable: ${cgroup}`,
+        guest: GUEST_LOCKS,
+      },
+      limits: { ...limits, nproc: launch.nproc, ramTmpfsBytes: 0 },
+    },
+    release: () => closeFd(fd),
+  };
 }
