@@ -161,7 +161,7 @@ function landlockFallback(input: SandboxInput, why: string, cgroup: string): Pre
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.kernelEnv)) if (v !== undefined) env[k] = v;
   const preload = env.LD_PRELOAD;
-  const onOther = seccompDefault(input.env);
+  const onOther = seccompDefault(input.env, input.kernelArgv.includes('seccomp=on'));
   const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
   const launch = landlockLaunch({
     kernelPath: input.kernelPath,
