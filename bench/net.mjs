@@ -12,8 +12,8 @@ import { BIN, median, printTable, writeResults } from './lib.mjs';
 
 const work = mkdtempSync('/tmp/ukn-');
 const env = { ...process.env, UMLKIT_STATE_DIR: join(work, 's'), UMLKIT_RUNTIME_DIR: join(work, 'r') };
-const MIB = Number(process.env.NET_BENCH_MIB ?? 64);
-const ROUNDS = Number(process.env.NET_BENCH_ROUNDS ?? 3);
+const MIB = Number(process.env.NET_BENCH_MIB ?? 48);
+const ROUNDS = Number(process.env.NET_BENCH_ROUNDS ?? 5);
 
 function cli(args, { check = true } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 180_000 });
@@ -83,15 +83,39 @@ const setIp = (m, dev, ip) =>
 
 const results = {};
 let port = 6000;
+const ctl = join(work, 'sw.ctl');
+let sw;
 try {
+  // All three pairs run at once and are measured round by round (ours, uml_switch, direct, ours, ...),
+  // so load from other work on this host hits each path alike.
   // 1. our switch
   cli(['net', 'create', 'bn', '--subnet', '10.77.0.0/24']);
   cli(['create', 's1', '--net', 'bn', '--no-sandbox']);
   cli(['create', 's2', '--net', 'bn', '--no-sandbox']);
-  cli(['start', 's1', 's2']);
+  // 2. uml_switch (uml-utilities), legacy daemon transport
+  sw = spawn('uml_switch', ['-unix', ctl], { stdio: ['pipe', 'ignore', 'ignore'] });
+  await new Promise((r) => setTimeout(r, 300));
+  cli(['create', 'd1', '--net', `daemon:${ctl}`, '--no-sandbox']);
+  cli(['create', 'd2', '--net', `daemon:${ctl}`, '--no-sandbox']);
+  // 3. direct L2TPv3 between the two kernels (hot-plugged through mconsole)
+  cli(['create', 'l1', '--no-sandbox']);
+  cli(['create', 'l2', '--no-sandbox']);
+  cli(['start', 's1', 's2', 'd1', 'd2', 'l1', 'l2']);
+  setIp('d1', 'eth0', '10.78.0.2');
+  setIp('d2', 'eth0', '10.78.0.3');
+  const [pa, pb] = [await freePort(), await freePort()];
+  const vec = (src, dst, mac) =>
+    `vec0:transport=l2tpv3,udp=1,src=127.0.0.1,dst=127.0.0.1,srcport=${src},dstport=${dst},rx_session=1,tx_session=1,mac=${mac}`;
+  cli(['mconsole', 'l1', 'config', vec(pa, pb, '02:00:00:00:00:11')]);
+  cli(['mconsole', 'l2', 'config', vec(pb, pa, '02:00:00:00:00:12')]);
+  setIp('l1', 'vec0', '10.79.0.2');
+  setIp('l2', 'vec0', '10.79.0.3');
+
   const state = () => JSON.parse(readFileSync(join(work, 's', 'nets', 'bn', 'state.json'), 'utf8'));
   const inspect = () => JSON.parse(cli(['net', 'inspect', 'bn', '--json']));
   const ours = { ping: [], mbit: [], cpuUsPerFrame: [] };
+  const legacy = { ping: [], mbit: [] };
+  const direct = { ping: [], mbit: [] };
   for (let i = 0; i < ROUNDS; i++) {
     ours.ping.push(pingMs('s1', 's2'));
     const pid = state().switch.pid;
@@ -100,44 +124,13 @@ try {
     ours.mbit.push(await throughput('s1', 's2', '10.77.0.3', port++));
     const frames = inspect().stats.frames - f0;
     ours.cpuUsPerFrame.push(((cpuTicks(pid) - c0) * 10_000) / frames);
-  }
-  cli(['rm', '-f', 's1', 's2']);
-  cli(['net', 'rm', 'bn']);
-
-  // 2. uml_switch (uml-utilities), legacy daemon transport
-  const ctl = join(work, 'sw.ctl');
-  const sw = spawn('uml_switch', ['-unix', ctl], { stdio: ['pipe', 'ignore', 'ignore'] });
-  await new Promise((r) => setTimeout(r, 300));
-  cli(['create', 'd1', '--net', `daemon:${ctl}`, '--no-sandbox']);
-  cli(['create', 'd2', '--net', `daemon:${ctl}`, '--no-sandbox']);
-  cli(['start', 'd1', 'd2']);
-  setIp('d1', 'eth0', '10.78.0.2');
-  setIp('d2', 'eth0', '10.78.0.3');
-  const legacy = { ping: [], mbit: [] };
-  for (let i = 0; i < ROUNDS; i++) {
     legacy.ping.push(pingMs('d1', '10.78.0.3'));
     legacy.mbit.push(await throughput('d1', 'd2', '10.78.0.3', port++));
-  }
-  cli(['rm', '-f', 'd1', 'd2']);
-  sw.kill('SIGINT');
-
-  // 3. direct L2TPv3 between the two kernels (hot-plugged through mconsole)
-  cli(['create', 'l1', '--no-sandbox']);
-  cli(['create', 'l2', '--no-sandbox']);
-  cli(['start', 'l1', 'l2']);
-  const [pa, pb] = [await freePort(), await freePort()];
-  const vec = (src, dst, mac) =>
-    `vec0:transport=l2tpv3,udp=1,src=127.0.0.1,dst=127.0.0.1,srcport=${src},dstport=${dst},rx_session=1,tx_session=1,mac=${mac}`;
-  cli(['mconsole', 'l1', 'config', vec(pa, pb, '02:00:00:00:00:11')]);
-  cli(['mconsole', 'l2', 'config', vec(pb, pa, '02:00:00:00:00:12')]);
-  setIp('l1', 'vec0', '10.79.0.2');
-  setIp('l2', 'vec0', '10.79.0.3');
-  const direct = { ping: [], mbit: [] };
-  for (let i = 0; i < ROUNDS; i++) {
     direct.ping.push(pingMs('l1', '10.79.0.3'));
     direct.mbit.push(await throughput('l1', 'l2', '10.79.0.3', port++));
   }
-  cli(['rm', '-f', 'l1', 'l2']);
+  cli(['rm', '-f', 's1', 's2', 'd1', 'd2', 'l1', 'l2']);
+  cli(['net', 'rm', 'bn']);
 
   const m = (xs) => Number(median(xs).toFixed(3));
   results.figures = {
@@ -177,6 +170,7 @@ try {
   printTable(rows);
   console.log(`results: ${writeResults('net', results)}`);
 } finally {
+  sw?.kill('SIGINT');
   spawnSync(process.execPath, [BIN, 'rm', '-f', 's1', 's2', 'd1', 'd2', 'l1', 'l2'], { env });
   spawnSync(process.execPath, [BIN, 'net', 'rm', '-f', 'bn'], { env });
   rmSync(work, { recursive: true, force: true });
