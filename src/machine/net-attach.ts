@@ -142,18 +142,20 @@ export function guestConfigScript(configs: readonly GuestNicConfig[]): string {
       lines.push(`(ping -c 1 -W 1 ${c.gateway} >/dev/null 2>&1 &)`);
     }
     if (c.dns) lines.push(`echo 'nameserver ${c.dns}' > /etc/resolv.conf`);
-    const hosts = Object.entries(c.hosts ?? {});
-    if (c.net && hosts.length > 0) {
-      const tag = `# umlkit:${c.net}`;
-      lines.push(
-        `{ grep -v ' ${tag}$' /etc/hosts 2>/dev/null || true; cat <<'EOF'`,
-        ...hosts.map(([name, ip]) => `${ip} ${name} ${tag}`),
-        'EOF',
-        '} > /etc/hosts.umlkit && cat /etc/hosts.umlkit > /etc/hosts && rm -f /etc/hosts.umlkit',
-      );
-    }
+    if (c.net && c.hosts) lines.push(hostsScript(c.net, c.hosts));
   }
   return lines.join('\n');
+}
+
+/** Replaces the network's own lines of /etc/hosts (ending in `# umlkit:NET`); other lines stay. */
+export function hostsScript(net: string, hosts: Readonly<Record<string, string>>): string {
+  const tag = `# umlkit:${net}`;
+  return [
+    `{ grep -v ' ${tag}$' /etc/hosts 2>/dev/null || true; cat <<'EOF'`,
+    ...Object.entries(hosts).map(([name, ip]) => `${ip} ${name} ${tag}`),
+    'EOF',
+    '} > /etc/hosts.umlkit && cat /etc/hosts.umlkit > /etc/hosts && rm -f /etc/hosts.umlkit',
+  ].join('\n');
 }
 
 /** Run the configuration through the agent; resolves with its stderr when it failed. */

@@ -13,6 +13,7 @@ import { execInMachine, inspectMachine } from './lifecycle.ts';
 import { guestConfigScript } from './net-attach.ts';
 import { requestSwitch } from './net-client.ts';
 import { inspectNet, listNets, startNet } from './net-lifecycle.ts';
+import { refreshPeers } from './net-peers.ts';
 import type { AttachedPort } from './net-protocol.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -104,6 +105,7 @@ export async function connectMachine(
     ...(options.mac ? { mac: options.mac } : {}),
   };
   writeSpec(paths, { ...spec, nets: [...(spec.nets ?? []), nic] });
+  await refreshPeers(paths, machine, [nic]);
   return { device, ip: port.ip };
 }
 

@@ -4,6 +4,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { isUmlError, quote, UmlError } from '../core/errors.ts';
+import { hostsFromLeases } from '../core/net/hosts.ts';
 import { formatImpairment, parseImpairment } from '../core/net/impairment.ts';
 import { MAX_SESSION } from '../core/net/l2tpv3.ts';
 import { pcapGlobalHeader } from '../core/net/pcap.ts';
@@ -59,19 +60,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
     save();
   }, SWEEP_MS);
 
-  const hosts = (): Record<string, string> => {
-    const out: Record<string, string> = {};
-    const lowest: Record<string, number> = {};
-    for (const [key, ip] of Object.entries(leases)) {
-      const [machine = '', nicText] = key.split('#');
-      const nic = Number(nicText);
-      if (lowest[machine] === undefined || nic < (lowest[machine] as number)) {
-        lowest[machine] = nic;
-        out[machine] = ip;
-      }
-    }
-    return out;
-  };
+  const hosts = (): Record<string, string> => hostsFromLeases(leases);
 
   const lease = (req: { machine: string; nic: number; ip: string }): string | null => {
     const key = `${req.machine}#${req.nic}`;

@@ -23,6 +23,7 @@ import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
 import { AgentLink } from './agent-link.ts';
 import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
+import { refreshPeers } from './net-peers.ts';
 import { CLIENT_SESSION, type SupervisorReply, type SupervisorRequest } from './supervisor-protocol.ts';
 
 const BOOT_TIMEOUT_MS = 60_000;
@@ -185,6 +186,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     if (nics) {
       void configureGuest(link, nics.guest).then((failed) => {
         if (failed) appendEvent(paths, name, 'net-config-failed', { detail: failed });
+        void refreshPeers(paths, name, spec.nets ?? []);
       });
     }
   };

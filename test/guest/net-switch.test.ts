@@ -49,6 +49,7 @@ afterAll(async () => {
     const switchPid = existsSync(join(box.stateDir, 'nets', 'lab', 'state.json'))
       ? netState('lab').switch.pid
       : 0;
+    await umlkit(box, ['rm', '-f', 'c']); // removed by its test unless that failed
     expect((await umlkit(box, ['rm', '-f', 'a', 'b'])).code).toBe(0);
     expect((await umlkit(box, ['net', 'rm', 'lab', 'lab2'])).code).toBe(0);
     expect(switchPid > 0 && alive(switchPid)).toBe(false);
@@ -73,6 +74,19 @@ describe('one switch', () => {
   it('two machines ping each other by name, with no ifconfig typed', async () => {
     expect((await ping('a', 'b')).out).toMatch(/2 packets received/);
     expect((await ping('b', 'a')).out).toMatch(/2 packets received/);
+  });
+
+  it('a machine that boots later is known by name to those already running', async () => {
+    await ok(['create', 'c', '--net', 'lab', '--start']);
+    expect((await ping('c', 'a')).out).toMatch(/2 packets received/);
+    // The running machines' /etc/hosts were refreshed when c booted.
+    let out = '';
+    for (let i = 0; i < 20 && !/2 packets received/.test(out); i++) {
+      out = (await ping('a', 'c')).out;
+      if (!/2 packets received/.test(out)) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(out).toMatch(/2 packets received/);
+    await ok(['rm', '-f', 'c']);
   });
 
   it('tshark parses the capture of a ping and shows request/reply pairs', async () => {

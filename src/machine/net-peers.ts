@@ -1,0 +1,41 @@
+// When a machine boots on a network, the long-lived machines already running there learn its name:
+// their /etc/hosts block for that network is rewritten through their agents.
+import { PassThrough } from 'node:stream';
+import { hostsFromLeases } from '../core/net/hosts.ts';
+import type { NicSpec } from '../core/net/nic-spec.ts';
+import type { HostPaths } from '../host/paths.ts';
+import { execInMachine } from './lifecycle.ts';
+import { hostsScript } from './net-attach.ts';
+import { inspectNet } from './net-lifecycle.ts';
+
+/** Best effort: a peer that is stopping or paused simply keeps its old list. Never throws. */
+export async function refreshPeers(paths: HostPaths, self: string, nics: readonly NicSpec[]): Promise<void> {
+  const nets = [...new Set(nics.flatMap((n) => (n.kind === 'switch' ? [n.net] : [])))];
+  for (const net of nets) {
+    try {
+      const info = inspectNet(paths, net);
+      const hosts = hostsFromLeases(info.state?.leases ?? {});
+      const peers = new Set(
+        info.ports.filter((p) => !p.ephemeral && p.machine !== self).map((p) => p.machine),
+      );
+      for (const peer of peers) {
+        try {
+          const handle = await execInMachine(
+            paths,
+            peer,
+            {
+              argv: ['/bin/sh', '-c', hostsScript(net, hosts)],
+              env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+              cwd: '/',
+              tty: false,
+              rows: 0,
+              cols: 0,
+            },
+            { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() },
+          );
+          await handle.exit;
+        } catch {}
+      }
+    } catch {}
+  }
+}
