@@ -1,7 +1,7 @@
 // The switch process of one network (`umlkit net run NAME`, started detached by `net create`/`net start`):
 // runs the engine, serves the control socket, persists ports and leases so that a restarted switch
 // (after a crash, even kill -9) rebinds the same UDP port and the running kernels talk again.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { isUmlError, quote, UmlError } from '../core/errors.ts';
 import { hostsFromLeases } from '../core/net/hosts.ts';
@@ -53,6 +53,11 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
     if (p.ephemeral) delete leases[`${p.machine}#${p.nic}`];
   };
   const sweep = setInterval(() => {
+    // The network's files were removed under us (e.g. its state dir deleted): nothing left to serve.
+    if (!existsSync(files.spec)) {
+      finish?.();
+      return;
+    }
     const dead = ports.filter((p) => !isAlive(p.owner));
     if (dead.length === 0) return;
     for (const p of dead) dropPort(p);
@@ -282,10 +287,13 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
   await done;
   void stopping;
   clearInterval(sweep);
-  save(new Date().toISOString());
   server.close();
   engine.close();
   rmSync(files.runDir, { recursive: true, force: true });
+  // Last: the state dir may be gone already (the network was removed under a running switch).
+  try {
+    save(new Date().toISOString());
+  } catch {}
   return 0;
 }
 

@@ -57,6 +57,8 @@ afterAll(async () => {
     expect(existsSync(join(box.runtimeDir, 'n', 'lab'))).toBe(false);
     box.assertClean();
   } finally {
+    // Even when an assertion above failed: no switch may outlive the test.
+    for (const pid of switchProcesses(box.stateDir)) process.kill(pid, 'SIGKILL');
     box.dispose();
   }
 });
