@@ -21,7 +21,7 @@ const { kernelEnv } = await import('../dist/host/kernel-env.js');
 const { findImage } = await import('../dist/host/image/images.js');
 const { runMachine } = await import('../dist/machine/run.js');
 const { calibrateKernel } = await import('../dist/machine/kernel-calibrate.js');
-const { createDisk } = await import('../dist/host/disk/create.js');
+const { createDisk } = await import('../dist/host/disk/disk-create.js');
 
 const paths = resolvePaths(env);
 execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'umlkit.js'), 'image', 'build'], {
@@ -31,14 +31,18 @@ execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'umlkit.j
 const image = findImage(paths, 'busybox').path;
 
 // --- the kernels ------------------------------------------------------------------------------------
-const built = listStoredKernels(paths).filter((k) => k.manifest?.profile === 'fast' && k.manifest.origin.kind === 'debian');
+// The latest build of each (a profile change makes a new build; older ones stay until `kernel rm`).
+const built = listStoredKernels(paths)
+  .filter((k) => k.manifest?.profile === 'fast' && k.manifest.origin.kind === 'debian')
+  .sort((a, b) => b.manifest.builtAt.localeCompare(a.manifest.builtAt));
 const series = (k) => k.manifest.kernelVersion.split('.').slice(0, 2).map(Number);
 const newer = (a, b) => (series(a)[0] - series(b)[0] || series(a)[1] - series(b)[1]) > 0;
 const fast61 = built.find((k) => k.manifest.kernelVersion.startsWith('6.1.'));
 const newest = built.reduce((best, k) => (!best || newer(k, best) ? k : best), undefined);
 const kernels = { 'Debian 6.1': probeKernel('/usr/bin/linux.uml', 'path') };
 if (fast61) kernels['fast 6.1'] = probeKernel(fast61.path, 'cache');
-if (newest && newest !== fast61) kernels[`fast ${newest.manifest.kernelVersion}`] = probeKernel(newest.path, 'cache');
+if (newest && newest !== fast61)
+  kernels[`fast ${newest.manifest.kernelVersion}`] = probeKernel(newest.path, 'cache');
 const newestName = newest && newest !== fast61 ? `fast ${newest.manifest.kernelVersion}` : undefined;
 for (const k of Object.values(kernels)) {
   if (!readCalibration(paths, k.path)?.lpj) await calibrateKernel(k, image, paths);
@@ -51,8 +55,16 @@ for (const [name, k] of Object.entries(kernels)) {
   configs[`${name}`] = { kernel: k, args: [] };
   configs[`${name} +lpj`] = { kernel: k, args: [lpj(k)] };
 }
-if (kernels['fast 6.1']) configs['fast 6.1 +lpj +quiet'] = { kernel: kernels['fast 6.1'], args: [lpj(kernels['fast 6.1']), 'quiet'] };
-if (newestName) configs[`${newestName} +lpj +seccomp`] = { kernel: kernels[newestName], args: [lpj(kernels[newestName]), 'seccomp=on'] };
+if (kernels['fast 6.1'])
+  configs['fast 6.1 +lpj +quiet'] = {
+    kernel: kernels['fast 6.1'],
+    args: [lpj(kernels['fast 6.1']), 'quiet'],
+  };
+if (newestName)
+  configs[`${newestName} +lpj +seccomp`] = {
+    kernel: kernels[newestName],
+    args: [lpj(kernels[newestName]), 'seccomp=on'],
+  };
 
 // --- boots ------------------------------------------------------------------------------------------
 let n = 0;
@@ -61,7 +73,20 @@ async function rawBoot(c) {
   const cow = join(work, `raw-${n++}.cow`);
   const r = await timed(
     c.kernel.path,
-    [`umid=k${n}`, `uml_dir=${work}`, 'mem=128M', `ubd0=${cow},${image}`, 'root=/dev/ubda', 'rw', 'init=/sbin/poweroff', '-f', 'con=null', 'ssl=null', 'con0=null,fd:1', ...c.args],
+    [
+      `umid=k${n}`,
+      `uml_dir=${work}`,
+      'mem=128M',
+      `ubd0=${cow},${image}`,
+      'root=/dev/ubda',
+      'rw',
+      'init=/sbin/poweroff',
+      '-f',
+      'con=null',
+      'ssl=null',
+      'con0=null,fd:1',
+      ...c.args,
+    ],
     { env: kernelEnv(c.kernel.path, '/dev/shm', work), detached: true },
   );
   rmSync(cow, { force: true });
@@ -88,7 +113,8 @@ async function umlkitRun(c, argv = ['true'], disks = [], stdout = sink()) {
     stderr: sink(),
     paths,
   });
-  if (r.exitCode !== 0) throw new Error(`umlkit run of ${argv.join(' ')} on ${c.kernel.path} exited ${r.exitCode}`);
+  if (r.exitCode !== 0)
+    throw new Error(`umlkit run of ${argv.join(' ')} on ${c.kernel.path} exited ${r.exitCode}`);
   return { readyMs: r.timingsMs.boot, totalMs: performance.now() - t };
 }
 
@@ -152,7 +178,9 @@ const parse = (text) => ({
   shellMs: Number(/ms ([\d.]+)/.exec(text)?.[1]),
 });
 const host = () => {
-  const a = execFileSync(join(tools, 'ukbench'), ['spawn', String(SPAWNS), join(hostBin, 'true')], { encoding: 'utf8' });
+  const a = execFileSync(join(tools, 'ukbench'), ['spawn', String(SPAWNS), join(hostBin, 'true')], {
+    encoding: 'utf8',
+  });
   const b = execFileSync(join(tools, 'ukbench'), ['time', join(hostBin, 'sh'), join(tools, 'wl.sh'), work], {
     encoding: 'utf8',
     env: { PATH: hostBin },
@@ -167,12 +195,17 @@ for (let i = 0; i < Math.max(3, Math.ceil(rounds / 2)); i++) {
   wl.host.push(host());
   for (const [name, c] of Object.entries(workloadConfigs)) {
     let out = '';
-    await umlkitRun(c, ['sh', '-c', guestScript], [{ path: disk, readonly: true }], new Writable({
-      write(chunk, _e, done) {
-        out += chunk;
-        done();
-      },
-    }));
+    await umlkitRun(
+      c,
+      ['sh', '-c', guestScript],
+      [{ path: disk, readonly: true }],
+      new Writable({
+        write(chunk, _e, done) {
+          out += chunk;
+          done();
+        },
+      }),
+    );
     wl[name].push(parse(out));
   }
 }
@@ -203,10 +236,18 @@ const fastKey = kernels['fast 6.1'] ? 'fast 6.1 +lpj' : undefined;
 const newestKey = newestName ? `${newestName} +lpj +seccomp` : undefined;
 const goals = {
   bootPoweroffFast: fastKey
-    ? { goal: '<= 100 ms', figure: figures[fastKey].bootPoweroffMs, met: figures[fastKey].bootPoweroffMs <= 100 }
+    ? {
+        goal: '<= 100 ms',
+        figure: figures[fastKey].bootPoweroffMs,
+        met: figures[fastKey].bootPoweroffMs <= 100,
+      }
     : { goal: '<= 100 ms', figure: null, met: false, note: 'no fast-profile 6.1 built' },
   forkExecNewest: newestKey
-    ? { goal: '<= 7x host', figure: figures[newestKey].forkExecRatio, met: figures[newestKey].forkExecRatio <= 7 }
+    ? {
+        goal: '<= 7x host',
+        figure: figures[newestKey].forkExecRatio,
+        met: figures[newestKey].forkExecRatio <= 7,
+      }
     : { goal: '<= 7x host', figure: null, met: false, note: 'no newer kernel built' },
 };
 const file = writeResults('kernel', {
@@ -218,7 +259,16 @@ const file = writeResults('kernel', {
 });
 const f1 = (x) => (x === undefined ? '-' : x.toFixed(0));
 printTable([
-  ['kernel, options', 'boot+poweroff', 'umlkit ready', 'umlkit run true', 'fork+exec', 'vs host', 'shell wl', 'vs host'],
+  [
+    'kernel, options',
+    'boot+poweroff',
+    'umlkit ready',
+    'umlkit run true',
+    'fork+exec',
+    'vs host',
+    'shell wl',
+    'vs host',
+  ],
   ...Object.entries(figures).map(([name, f]) => [
     name,
     `${f1(f.bootPoweroffMs)} ms`,

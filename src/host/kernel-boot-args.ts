@@ -52,7 +52,7 @@ export function readCalibration(paths: HostPaths, kernelPath: string): Calibrati
 
 /**
  * Record what a calibration boot found on this host: the lpj its kernel log shows (booted without `lpj=`),
- * and, for a kernel with the seccomp mode, whether a boot with `seccomp=on` worked.
+ * and, for a kernel with the seccomp mode, whether a boot with `seccomp=on` worked (kept when not given).
  */
 export function recordCalibration(
   paths: HostPaths,
@@ -64,12 +64,12 @@ export function recordCalibration(
   // A loaded host measures too few loops (the calibration shares the CPU); the largest measurement is the
   // closest to the truth, and too long a delay is harmless where too short a one is not.
   const before = readCalibration(paths, abs)?.lpj ?? 0;
-  const measured = parseLpj(kernelLog);
-  const lpj = measured ? Math.max(measured, before) : undefined;
+  const lpj = Math.max(parseLpj(kernelLog) ?? 0, before) || undefined;
+  const known = seccomp ?? readCalibration(paths, abs)?.seccomp;
   const c: Calibration = {
     key: calibrationKey(abs),
     ...(lpj ? { lpj } : {}),
-    ...(seccomp ? { seccomp } : {}),
+    ...(known ? { seccomp: known } : {}),
     at: new Date().toISOString(),
   };
   const file = readFile(paths);
@@ -79,6 +79,22 @@ export function recordCalibration(
     0o644,
   );
   return c;
+}
+
+/**
+ * After any successful boot without `lpj=`: its console shows the lpj the kernel measured, so every kernel
+ * is calibrated by its first use, not only by `kernel build` or `kernel calibrate`. Best effort.
+ */
+export function noteBootLog(
+  paths: HostPaths,
+  kernelPath: string,
+  bootArgs: readonly string[],
+  log: string,
+): void {
+  if (bootArgs.some((a) => a.startsWith('lpj=')) || parseLpj(log) === undefined) return;
+  try {
+    recordCalibration(paths, kernelPath, log);
+  } catch {}
 }
 
 /** Whether the calibration should try `seccomp=on` (the kernel has the mode). */

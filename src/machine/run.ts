@@ -16,6 +16,7 @@ import { acquireDiskLocks } from '../host/disk-lock.ts';
 import { checkDiskFile } from '../host/file-checks.ts';
 import { pickGuestRamDir } from '../host/guest-ram-dir.ts';
 import type { Kernel } from '../host/kernel.ts';
+import { noteBootLog } from '../host/kernel-boot-args.ts';
 import { INITRAMFS_PATH, kernelEnv } from '../host/kernel-env.ts';
 import { AGENT_LINE_FD, KernelProcess } from '../host/kernel-process.ts';
 import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-checks.ts';
@@ -296,6 +297,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
     const tOff = performance.now();
     link.powerOff(outcome.exit.code);
     await kernel.waitOrKill(POWER_OFF_GRACE_MS);
+    noteBootLog(req.paths, req.kernel.path, req.kernel.bootArgs ?? [], kernel.consoleTail(1000).join('\n'));
     succeeded = true;
     req.onPhase?.('done');
     return {

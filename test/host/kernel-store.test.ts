@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KernelManifest } from '../../src/core/kernel-build.ts';
-import { kernelBootArgs, readCalibration, recordCalibration } from '../../src/host/kernel-boot-args.ts';
+import {
+  kernelBootArgs,
+  noteBootLog,
+  readCalibration,
+  recordCalibration,
+} from '../../src/host/kernel-boot-args.ts';
 import { buildKernel } from '../../src/host/kernel-build.ts';
 import { kernelFeatures } from '../../src/host/kernel-features.ts';
 import { checkUserTree } from '../../src/host/kernel-source.ts';
@@ -143,7 +148,13 @@ describe('kernel features and boot options', () => {
     expect(kernelBootArgs(paths, k, {})).toEqual(['lpj=20000000', 'seccomp=on']);
     expect(kernelBootArgs(paths, k, { UMLKIT_LPJ: 'off', UMLKIT_KERNEL_SECCOMP: 'off' })).toEqual([]);
     recordCalibration(paths, k, 'no lpj line', 'failed');
-    expect(kernelBootArgs(paths, k, {})).toEqual([]);
+    expect(kernelBootArgs(paths, k, {})).toEqual(['lpj=20000000']);
+    // Any boot without lpj= teaches it too, and keeps the seccomp result it had.
+    recordCalibration(paths, k, 'x', 'ok');
+    noteBootLog(paths, k, ['lpj=1'], 'Calibrating delay loop... 1.00 BogoMIPS (lpj=99000000)');
+    expect(readCalibration(paths, k)?.lpj).toBe(20000000);
+    noteBootLog(paths, k, [], 'Calibrating delay loop... 1.00 BogoMIPS (lpj=99000000)');
+    expect(readCalibration(paths, k)).toMatchObject({ lpj: 99000000, seccomp: 'ok' });
     // A rebuilt binary (other size or mtime) is not the calibrated one.
     const other = fakeBuilt('k2', 'different');
     expect(readCalibration(paths, other)).toBeUndefined();
