@@ -2,7 +2,7 @@
 // each other by name; capture read by tshark; loss on and off; hot-unplug and replug; a switch killed
 // with -9 is seen as crashed and recovered. Only 127.0.0.1 is used on the host.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { switchProcesses } from '../helpers/net-procs.ts';
@@ -93,8 +93,10 @@ describe('one switch', () => {
 
   it('tshark parses the capture of a ping and shows request/reply pairs', async () => {
     const file = join(box.root, 'ping.pcap');
-    const capture = umlkit(box, ['net', 'capture', 'lab', '-w', file, '--duration', '5']);
-    await new Promise((r) => setTimeout(r, 1200));
+    const capture = umlkit(box, ['net', 'capture', 'lab', '-w', file, '--duration', '8']);
+    // The pcap header is written once the switch has the tap: only then ping (a loaded host starts late).
+    for (let i = 0; i < 100 && !(existsSync(file) && statSync(file).size >= 24); i++)
+      await new Promise((r) => setTimeout(r, 100));
     await ping('a', 'b', 3);
     const r = await capture;
     expect(r.code).toBe(0);
