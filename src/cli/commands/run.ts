@@ -22,8 +22,9 @@ export const command: Command = {
   description: [
     'Boots a machine on a copy-on-write overlay of a read-only image (the image is never written),',
     "runs CMD, streams the guest's stdout and stderr to yours separately, forwards stdin, exits with",
-    "CMD's exit code (signal N → 128+N, not found → 127) and deletes the overlay. The machine has no",
-    'network; commands travel over a dedicated serial line to the umlkit agent, injected at boot.',
+    "CMD's exit code (signal N → 128+N, not found → 127) and deletes the overlay. Commands travel over a",
+    'dedicated serial line to the umlkit agent, injected at boot. The machine has no network unless',
+    '--net or -p gives it NICs (docs/networking.md).',
   ].join('\n'),
   commandAfterPositionals: 0,
   options: [
