@@ -29,6 +29,8 @@ export interface MachineSpec {
   readonly nets?: readonly NicSpec[];
   /** Host ports forwarded to the guest (`-p`), through the `user` NIC. */
   readonly publish?: readonly PortForward[];
+  /** What a reboot loop leads to: `stop` (absent: the default) or `restart` once, then stop. */
+  readonly onRebootLoop?: 'stop' | 'restart';
   readonly createdAt: string;
 }
 

@@ -1,9 +1,7 @@
 // Long-lived machines as library functions: create, start, stop, kill, rm, inspect, ls, exec.
 // The state directory is the database; the truth about a machine is derived, never trusted from files.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ExecRequest } from '../core/agent-protocol.ts';
 import { checkKernelPath, type DiskSpec } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
@@ -28,9 +26,9 @@ import type { HostPaths } from '../host/paths.ts';
 import { isAlive } from '../host/process-identity.ts';
 import { readLogTail } from '../host/rotating-log.ts';
 import { forgetLeases } from './net-lifecycle.ts';
+import { spawnSupervisor } from './spawn-supervisor.ts';
 import { type ExecHandle, type ExecIo, execViaSupervisor, requestSupervisor } from './supervisor-client.ts';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'umlkit.js');
 type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CreateRequest {
@@ -44,6 +42,7 @@ export interface CreateRequest {
   /** false only for an explicit `--no-sandbox`. */
   readonly sandbox?: boolean;
   readonly shares?: readonly ShareSpec[];
+  readonly onRebootLoop?: 'stop' | 'restart';
 }
 
 /** @throws {UmlError} INVALID_NAME, SOCKET_PATH_TOO_LONG, MACHINE_EXISTS, IMAGE_*, DISK_*, COW_* */
@@ -77,6 +76,7 @@ export function createMachine(paths: HostPaths, req: CreateRequest): MachineSpec
       ...(req.publish?.length ? { publish: req.publish } : {}),
       ...(req.sandbox === false ? { sandbox: false } : {}),
       ...(shares.length > 0 ? { shares } : {}),
+      ...(req.onRebootLoop === 'restart' ? { onRebootLoop: 'restart' as const } : {}),
       createdAt: new Date().toISOString(),
     };
     writeSpec(paths, spec);
@@ -179,16 +179,11 @@ export async function startMachine(
   }
   reapOrphans(info);
   const files = info.files;
-  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  const log = openSync(files.supervisorLog, 'a', 0o600);
-  const child = spawn(process.execPath, [BIN, 'supervise', name], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
-  });
-  closeSync(log);
-  child.unref();
-  const supervisorPid = child.pid;
+  const supervisorPid = spawnSupervisor(name, files, {
+    ...process.env,
+    ...options.env,
+    UMLKIT_RESTART_ROUND: '',
+  } as NodeJS.ProcessEnv);
   const deadline = Date.now() + (options.timeoutMs ?? 70_000);
   for (;;) {
     await new Promise((r) => setTimeout(r, 30));

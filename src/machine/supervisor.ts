@@ -24,6 +24,7 @@ import { MconsoleClient } from '../mconsole/client.ts';
 import { AgentLink } from './agent-link.ts';
 import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
 import { refreshPeers } from './net-peers.ts';
+import { spawnSupervisor } from './spawn-supervisor.ts';
 import { CLIENT_SESSION, type SupervisorReply, type SupervisorRequest } from './supervisor-protocol.ts';
 
 const BOOT_TIMEOUT_MS = 60_000;
@@ -364,6 +365,15 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
   await nics?.release();
   releaseLocks?.();
   rmSync(files.runDir, { recursive: true, force: true });
+  // `--on-reboot-loop restart`: one fresh boot by a new supervisor; a loop in that round stops for good.
+  if (
+    reason.reason === 'reboot-loop' &&
+    spec.onRebootLoop === 'restart' &&
+    env.UMLKIT_RESTART_ROUND !== '1'
+  ) {
+    appendEvent(paths, name, 'restarting', { after: 'reboot-loop' });
+    spawnSupervisor(name, files, { ...process.env, ...env, UMLKIT_RESTART_ROUND: '1' } as NodeJS.ProcessEnv);
+  }
   return 0;
 }
 

@@ -202,6 +202,31 @@ describe('the truth after crashes, and recovery', () => {
     expect((await umlkit(box, ['start', m])).code).toBe(0);
   });
 
+  it('a reboot loop with --on-reboot-loop restart gets one fresh start, then stops', async () => {
+    const m = machine('loop');
+    expect((await umlkit(box, ['create', m, '--on-reboot-loop', 'restart', '--start'])).code).toBe(0);
+    // Every boot now ends in a reboot: a loop.
+    await umlkit(box, ['exec', m, '--', 'sh', '-c', 'echo "reboot -f" >> /etc/init.d/rcS; reboot -f']);
+    const events = (): string[] =>
+      readFileSync(join(box.stateDir, 'machines', m, 'events.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(await until(async () => events().includes('restarting'), 60_000)).toBe(true);
+    expect(
+      await until(
+        async () =>
+          (await ls())[m]?.status === 'crashed' && events().filter((e) => e === 'reboot-loop').length === 2,
+        60_000,
+      ),
+    ).toBe(true);
+    expect((await ls())[m]?.reason).toMatch(/^reboot-loop/);
+    expect(events().filter((e) => e === 'restarting')).toHaveLength(1);
+    expect(machineProcesses(box.runtimeDir)).toEqual([]);
+    const bad = await umlkit(box, ['create', 'x1', '--on-reboot-loop', 'sometimes']);
+    expect(bad.stderr).toMatch(/^error\[USAGE\]: --on-reboot-loop `sometimes`/);
+  }, 150_000);
+
   it('a guest reboot comes back running, boots counted; a panic is crashed: panic', async () => {
     const m = machine('boots');
     expect((await umlkit(box, ['create', m, '--start'])).code).toBe(0);

@@ -6,6 +6,7 @@ import { reserveLeases } from '../../machine/net-lifecycle.ts';
 import type { Command } from '../command.ts';
 import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
 import { NET_OPTIONS, readNetOptions } from '../net-options.ts';
+import { stringOption } from '../parse-args.ts';
 
 export const command: Command = {
   name: 'create',
@@ -18,6 +19,12 @@ export const command: Command = {
     ...MACHINE_OPTIONS,
     ...NET_OPTIONS,
     { name: 'start', type: 'boolean', description: 'start it right away' },
+    {
+      name: 'on-reboot-loop',
+      type: 'string',
+      value: 'stop|restart',
+      description: 'after more than 5 guest boots within 60 s: stop (default), or restart once, then stop',
+    },
   ],
   examples: ['umlkit create web --mem 256M --disk www.ext4 --start', 'umlkit exec web -- uname -a'],
   async run(args, ctx) {
@@ -27,6 +34,12 @@ export const command: Command = {
     const paths = resolvePaths(ctx.env);
     const opts = await readMachineOptions(args.values, paths, ctx);
     const net = readNetOptions(args.values, paths);
+    const onRebootLoop = stringOption(args.values, 'on-reboot-loop') ?? 'stop';
+    if (onRebootLoop !== 'stop' && onRebootLoop !== 'restart') {
+      throw new UmlError('USAGE', `--on-reboot-loop \`${onRebootLoop}\` is neither stop nor restart`, {
+        hint: 'use --on-reboot-loop stop or --on-reboot-loop restart',
+      });
+    }
     createMachine(paths, {
       name,
       imagePath: opts.imagePath,
@@ -36,6 +49,7 @@ export const command: Command = {
       ...(net.nics.length ? { nets: net.nics, publish: net.forwards } : {}),
       sandbox: opts.sandbox,
       shares: opts.shares,
+      onRebootLoop,
     });
     if (net.nics.length) await reserveLeases(paths, name, net.nics, ctx.env);
     if (args.values.start) {
