@@ -337,7 +337,9 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
   const expected = expectedSteps(req.profile, readSteps(paths, statsId));
   let steps = 0;
   progress({ phase: 'compile', message: 'compiling', steps, expected });
-  await make([`-j${jobs}`, 'linux'], 'the kernel build', (line) => {
+  // The debug profile's gdb helpers (vmlinux-gdb.py, loaded by `run --gdb`) are a target of their own.
+  const targets = req.profile === 'debug' ? ['linux', 'scripts_gdb'] : ['linux'];
+  await make([`-j${jobs}`, ...targets], 'the kernel build', (line) => {
     if (!isBuildStep(line)) return;
     steps++;
     progress({ phase: 'compile', message: line.trim(), steps, expected });
