@@ -16,19 +16,32 @@ export interface KernelFeatures {
 
 const memo = new Map<string, KernelFeatures>();
 
-export function kernelFeatures(path: string): KernelFeatures {
+const keyOf = (path: string): string => {
   const st = statSync(path);
-  const key = `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  const known = memo.get(key);
-  if (known) return known;
-  const bytes = readFileSync(path);
-  const features = {
+  return `${path}:${st.ino}:${st.size}:${st.mtimeMs}`;
+};
+
+/** Features from the binary's bytes (for a caller that has read the file anyway). */
+export function featuresFromBytes(path: string, bytes: Buffer): KernelFeatures {
+  return {
     // Option keys are NUL-terminated C strings in the binary; help texts continue after the `=`.
     seccompMode: bytes.includes('seccomp=\0'),
     timeTravel: bytes.includes('time-travel-start=\0'),
     isStatic: readElfInfo(path).isStatic,
     reexecsForAslr: bytes.includes('readlink failure\0'),
   };
+}
+
+/** Remember features found elsewhere (the kernel probe's cache), so this process reads nothing. */
+export function seedKernelFeatures(path: string, features: KernelFeatures): void {
+  memo.set(keyOf(path), features);
+}
+
+export function kernelFeatures(path: string): KernelFeatures {
+  const key = keyOf(path);
+  const known = memo.get(key);
+  if (known) return known;
+  const features = featuresFromBytes(path, readFileSync(path));
   memo.set(key, features);
   return features;
 }

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { kernelBootArgs } from './kernel-boot-args.ts';
+import { type KernelFeatures, kernelFeatures, seedKernelFeatures } from './kernel-features.ts';
 import { kernelPointerPath, storedKernelPath } from './kernel-store.ts';
 import type { HostPaths } from './paths.ts';
 import { findOnPath } from './tool.ts';
@@ -75,7 +76,10 @@ function looksLikeUml(path: string): boolean {
 // file that has not changed (same inode, size and mtime) keeps its answer in the cache.
 interface ProbeCache {
   readonly version: 1;
-  readonly entries: Record<string, { readonly key: string; readonly version: string }>;
+  readonly entries: Record<
+    string,
+    { readonly key: string; readonly version: string; readonly features?: KernelFeatures }
+  >;
 }
 
 function readProbeCache(file: string | undefined): ProbeCache {
@@ -109,7 +113,10 @@ export function probeKernel(path: string, source: KernelSource, cacheFile?: stri
   }
   const cache = readProbeCache(cacheFile);
   const known = cache.entries[abs];
-  if (known && known.key === key) return { path: abs, version: known.version, source };
+  if (known && known.key === key && known.features) {
+    seedKernelFeatures(abs, known.features);
+    return { path: abs, version: known.version, source };
+  }
   if (!looksLikeUml(abs)) {
     throw new UmlError('KERNEL_NOT_UML', `${quote(path)} is not a User Mode Linux kernel`, {
       hint: "umlkit needs a kernel built with ARCH=um, such as /usr/bin/linux.uml from Debian's user-mode-linux package; `umlkit kernel install` fetches one",
@@ -129,7 +136,10 @@ export function probeKernel(path: string, source: KernelSource, cacheFile?: stri
       mkdirSync(dirname(cacheFile), { recursive: true });
       writeFileAtomic(
         cacheFile,
-        JSON.stringify({ version: 1, entries: { ...cache.entries, [abs]: { key, version } } }),
+        JSON.stringify({
+          version: 1,
+          entries: { ...cache.entries, [abs]: { key, version, features: kernelFeatures(abs) } },
+        }),
       );
     } catch {
       // A read-only cache only costs the next probe its time.

@@ -1,6 +1,7 @@
 // Checks made before any kernel starts, for inputs that would otherwise hang it or open the wrong host
 // file: the same file attached twice, guest memory beyond policy or the host, shares that are not dirs.
-import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { checkKernelPath } from '../core/disk-spec.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import type { ShareSpec } from '../core/kernel-argv.ts';
@@ -33,13 +34,10 @@ export function checkDistinctFiles(paths: readonly string[]): void {
   }
 }
 
+// sysinfo(2), not /proc/meminfo: reading that file costs milliseconds on every launch on some hosts.
 function hostMemoryBytes(): number | undefined {
-  try {
-    const kb = /^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
+  const bytes = totalmem();
+  return bytes > 0 ? bytes : undefined;
 }
 
 /** @throws {UmlError} MEMORY_TOO_LARGE outside [32M, min(policy, host RAM)]. */
