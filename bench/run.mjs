@@ -21,7 +21,7 @@ const kernel = resolveKernel(undefined, paths, env);
 const image = findImage(paths, 'busybox').path;
 
 let n = 0;
-// The baseline: the same kernel, image, memory and overlay scheme, with busybox poweroff as init.
+// The baseline: the same kernel, boot options, image, memory and overlay scheme, with busybox poweroff as init.
 const rawBoot = async () => {
   const cow = join(work, `raw-${n++}.cow`);
   const r = await timed(
@@ -38,6 +38,8 @@ const rawBoot = async () => {
       'con=null',
       'ssl=null',
       'con0=null,fd:1',
+      // The boot options umlkit adds for this kernel on this host (lpj=, seccomp=on), so both sides boot alike.
+      ...(kernel.bootArgs ?? []),
     ],
     { env: kernelEnv(kernel.path, '/dev/shm', work), detached: true },
   );
