@@ -1,6 +1,7 @@
 // Talks to a network's switch over its control socket: one JSON request, one JSON reply.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { ERROR_CODES, type ErrorCode, quote, UmlError } from '../core/errors.ts';
+import { connectUnix, requestJsonLine } from '../host/unix-stream.ts';
 import type { SwitchReply, SwitchRequest } from './net-protocol.ts';
 
 const down = (net: string, socketPath: string, why: string): UmlError =>
@@ -12,23 +13,8 @@ const down = (net: string, socketPath: string, why: string): UmlError =>
     },
   );
 
-export function openSwitch(socketPath: string, net: string, timeoutMs = 3000): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(down(net, socketPath, 'no answer'));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (e) => {
-      clearTimeout(timer);
-      reject(down(net, socketPath, (e as NodeJS.ErrnoException).code ?? e.message));
-    });
-  });
-}
+export const openSwitch = (socketPath: string, net: string, timeoutMs = 3000): Promise<Socket> =>
+  connectUnix(socketPath, timeoutMs, (why) => down(net, socketPath, why));
 
 /** Turns an error reply back into the UmlError the switch raised. */
 export function replyError(r: SwitchReply): UmlError {
@@ -48,27 +34,11 @@ export async function requestSwitch(
   req: SwitchRequest,
   timeoutMs = 5000,
 ): Promise<SwitchReply> {
-  const socket = await openSwitch(socketPath, net);
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(down(net, socketPath, `no reply within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('data', (d: Buffer) => {
-      text += d.toString();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      try {
-        const r = JSON.parse(text) as SwitchReply;
-        if (r.ok) resolve(r);
-        else reject(replyError(r));
-      } catch {
-        reject(down(net, socketPath, 'the connection closed without a reply'));
-      }
-    });
-    socket.write(`${JSON.stringify(req)}\n`);
-  });
+  const r = (await requestJsonLine(socketPath, req, {
+    connectTimeoutMs: 3000,
+    replyTimeoutMs: timeoutMs,
+    unreachable: (why) => down(net, socketPath, why),
+  })) as SwitchReply;
+  if (!r.ok) throw replyError(r);
+  return r;
 }

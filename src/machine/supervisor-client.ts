@@ -1,5 +1,5 @@
 // Talks to a machine's supervisor: one-shot requests (status, stop, kill), exec sessions and the console.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import {
   type ExecRequest,
@@ -13,26 +13,12 @@ import {
   u32le,
 } from '../core/agent-protocol.ts';
 import { quote, UmlError } from '../core/errors.ts';
+import { connectUnix, requestJsonLine } from '../host/unix-stream.ts';
 import { type AgentFailure, parseFailure } from './agent-link.ts';
 import { CLIENT_SESSION, type SupervisorReply, type SupervisorRequest } from './supervisor-protocol.ts';
 
-function open(socketPath: string, machine: string, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(unreachable(machine, socketPath, 'no answer'));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (e) => {
-      clearTimeout(timer);
-      reject(unreachable(machine, socketPath, (e as NodeJS.ErrnoException).code ?? e.message));
-    });
-  });
-}
+const open = (socketPath: string, machine: string, timeoutMs: number): Promise<Socket> =>
+  connectUnix(socketPath, timeoutMs, (why) => unreachable(machine, socketPath, why));
 
 const unreachable = (machine: string, socketPath: string, why: string): UmlError =>
   new UmlError(
@@ -50,27 +36,11 @@ export async function requestSupervisor(
   req: SupervisorRequest,
   timeoutMs: number,
 ): Promise<SupervisorReply> {
-  const socket = await open(socketPath, machine, Math.min(timeoutMs, 3000));
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(unreachable(machine, socketPath, `no reply within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('data', (d: Buffer) => {
-      text += d.toString();
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(text) as SupervisorReply);
-      } catch {
-        reject(unreachable(machine, socketPath, 'connection closed without a reply'));
-      }
-    });
-    socket.on('error', () => {});
-    socket.write(`${JSON.stringify(req)}\n`);
-  });
+  return (await requestJsonLine(socketPath, req, {
+    connectTimeoutMs: Math.min(timeoutMs, 3000),
+    replyTimeoutMs: timeoutMs,
+    unreachable: (why) => unreachable(machine, socketPath, why),
+  })) as SupervisorReply;
 }
 
 export interface ExecIo {
