@@ -1,5 +1,7 @@
 // Boot options umlkit adds for speed: `lpj=` measured once per kernel on this host (skips the delay-loop
-// calibration, ~70 ms of each boot), and `seccomp=on` for kernels that have the mode and passed its check here.
+// calibration, ~70 ms of each boot), `seccomp=on` for kernels that have the mode and passed its check here,
+// and two trims of boot work no machine of ours uses (docs/kernels.md "Boot trims"): Debian's 6.1 spends
+// 0.85 s of busy CPU benchmarking RAID6 algorithms and ~0.25 s creating 256 BSD pty pairs, at every boot.
 import { readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -101,12 +103,26 @@ export function noteBootLog(
 export const hasSeccompMode = (kernelPath: string): boolean => kernelFeatures(kernelPath).seccompMode;
 
 /**
- * The speed options for booting this kernel here. UMLKIT_LPJ=off and UMLKIT_KERNEL_SECCOMP=off turn either off
- * (to measure them, or to rule them out).
+ * Boot work skipped by command-line options alone. Skipping the RAID6 selection leaves btrfs RAID5/6 without
+ * an algorithm (md raid456 is a module, and modules are disabled): a guest that needs it sets
+ * UMLKIT_BOOT_TRIM=off. Nothing uses BSD ptys (/dev/ptyXX); Unix98 ptys (/dev/pts) are untouched.
+ */
+export function bootTrims(kernelPath: string, env: Env): string[] {
+  if (env.UMLKIT_BOOT_TRIM === 'off') return [];
+  const f = kernelFeatures(kernelPath);
+  return [
+    ...(f.raid6Benchmark ? ['initcall_blacklist=raid6_select_algo'] : []),
+    ...(f.legacyPtys ? ['pty.legacy_count=0'] : []),
+  ];
+}
+
+/**
+ * The speed options for booting this kernel here. UMLKIT_LPJ=off, UMLKIT_KERNEL_SECCOMP=off and
+ * UMLKIT_BOOT_TRIM=off turn each off (to measure them, or to rule them out).
  */
 export function kernelBootArgs(paths: HostPaths, kernelPath: string, env: Env): string[] {
   const c = readCalibration(paths, kernelPath);
-  const args: string[] = [];
+  const args: string[] = bootTrims(kernelPath, env);
   if (c?.lpj && env.UMLKIT_LPJ !== 'off') args.push(`lpj=${c.lpj}`);
   if (c?.seccomp === 'ok' && env.UMLKIT_KERNEL_SECCOMP !== 'off' && kernelFeatures(kernelPath).seccompMode) {
     args.push('seccomp=on');

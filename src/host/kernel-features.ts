@@ -1,6 +1,7 @@
 // What a UML kernel binary can do, read from the binary itself: its option table names `seccomp=` (the
 // seccomp mode of UML 6.16+) and `time-travel-start=` (time-travel support) only when built with them, and
-// kernels that re-exec themselves to turn off address-space randomisation carry that step's error message.
+// kernels that re-exec themselves to turn off address-space randomisation carry that step's error message;
+// costly boot steps (the RAID6 benchmark, legacy ptys) are known by their messages and parameter names.
 import { readFileSync, statSync } from 'node:fs';
 import { readElfInfo } from './elf.ts';
 
@@ -12,7 +13,18 @@ export interface KernelFeatures {
   readonly isStatic: boolean;
   /** It turns ASLR off and re-execs /proc/self/exe at start (newer than 6.1), which needs /proc. */
   readonly reexecsForAslr: boolean;
+  /**
+   * It benchmarks the RAID6 algorithms at every boot (CONFIG_RAID6_PQ_BENCHMARK, as in Debian's 6.1): a
+   * busy loop of 16 jiffies per algorithm, 0.85 s of CPU here, used only by btrfs RAID5/6 and md raid456.
+   */
+  readonly raid6Benchmark: boolean;
+  /** It creates BSD-style ptys at boot (CONFIG_LEGACY_PTYS, 256 pairs by default: ~0.25 s of device setup). */
+  readonly legacyPtys: boolean;
 }
+
+/** Whether a cached feature record has every field this version reads (older caches lack the newest). */
+export const isCompleteFeatures = (f: Partial<KernelFeatures> | undefined): f is KernelFeatures =>
+  typeof f?.raid6Benchmark === 'boolean' && typeof f.legacyPtys === 'boolean';
 
 const memo = new Map<string, KernelFeatures>();
 
@@ -29,6 +41,9 @@ export function featuresFromBytes(path: string, bytes: Buffer): KernelFeatures {
     timeTravel: bytes.includes('time-travel-start=\0'),
     isStatic: readElfInfo(path).isStatic,
     reexecsForAslr: bytes.includes('readlink failure\0'),
+    // The benchmark's per-algorithm line; a kernel without the benchmark prints "skipped pq benchmark".
+    raid6Benchmark: bytes.includes('raid6: %-8s gen() %5ld MB/s'),
+    legacyPtys: bytes.includes('pty.legacy_count\0'),
   };
 }
 

@@ -19,7 +19,12 @@ import { dirname, join, resolve } from 'node:path';
 import { quote, UmlError } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { kernelBootArgs } from './kernel-boot-args.ts';
-import { type KernelFeatures, kernelFeatures, seedKernelFeatures } from './kernel-features.ts';
+import {
+  isCompleteFeatures,
+  type KernelFeatures,
+  kernelFeatures,
+  seedKernelFeatures,
+} from './kernel-features.ts';
 import { kernelPointerPath, storedKernelPath } from './kernel-store.ts';
 import type { HostPaths } from './paths.ts';
 import { findOnPath } from './tool.ts';
@@ -113,7 +118,7 @@ export function probeKernel(path: string, source: KernelSource, cacheFile?: stri
   }
   const cache = readProbeCache(cacheFile);
   const known = cache.entries[abs];
-  if (known && known.key === key && known.features) {
+  if (known && known.key === key && isCompleteFeatures(known.features)) {
     seedKernelFeatures(abs, known.features);
     return { path: abs, version: known.version, source };
   }

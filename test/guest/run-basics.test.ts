@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveKernel } from '../../src/host/kernel.ts';
+import { kernelFeatures } from '../../src/host/kernel-features.ts';
+import { resolvePaths } from '../../src/host/paths.ts';
 import { createSandbox, expectNoStack, type Sandbox, umlkit } from '../helpers/umlkit-cli.ts';
 
 let box: Sandbox;
@@ -32,6 +35,25 @@ describe('exit codes', () => {
     expect(r.code).toBe(127);
     expect(r.stderr).toContain('`no-such-command`: command not found in the guest');
     expectNoStack(r.stderr);
+  });
+});
+
+describe('boot trims', () => {
+  it("boots Debian's kernel without its RAID6 benchmark and BSD ptys; Unix98 ptys still work", async () => {
+    const r = await umlkit(box, [
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'cat /proc/cmdline; echo "raid6 lines: $(dmesg | grep -c "raid6: using")"; ls /dev | grep -c "^pty[p-za-e]"; test -c /dev/ptmx && echo ptmx',
+    ]);
+    expect(r.code).toBe(0);
+    const out = r.stdout.toString();
+    const features = kernelFeatures(resolveKernel(undefined, resolvePaths(box.env), box.env).path);
+    expect(out.includes('initcall_blacklist=raid6_select_algo')).toBe(features.raid6Benchmark);
+    expect(out.includes('pty.legacy_count=0')).toBe(features.legacyPtys);
+    expect(out).toContain('raid6 lines: 0');
+    expect(out).toMatch(/\n0\nptmx\n$/);
   });
 });
 

@@ -159,6 +159,21 @@ describe('kernel features and boot options', () => {
     const other = fakeBuilt('k2', 'different');
     expect(readCalibration(paths, other)).toBeUndefined();
   });
+
+  it('trims the RAID6 benchmark and the legacy ptys only from kernels that have them, unless told not to', () => {
+    // The strings as Debian's 6.1 carries them (printk level prefix, NUL-terminated parameter name).
+    const debianLike = fakeBuilt('k3', '\x016raid6: %-8s gen() %5ld MB/s\0pty.legacy_count\0');
+    expect(kernelFeatures(debianLike)).toMatchObject({ raid6Benchmark: true, legacyPtys: true });
+    expect(kernelBootArgs(paths, debianLike, {})).toEqual([
+      'initcall_blacklist=raid6_select_algo',
+      'pty.legacy_count=0',
+    ]);
+    expect(kernelBootArgs(paths, debianLike, { UMLKIT_BOOT_TRIM: 'off' })).toEqual([]);
+    // A kernel that skips the benchmark (or has no RAID6 at all) keeps its selection: it costs nothing.
+    const noBench = fakeBuilt('k4', '\x016raid6: skipped pq benchmark and selected %s\0pty.legacy_count=\0');
+    expect(kernelFeatures(noBench)).toMatchObject({ raid6Benchmark: false, legacyPtys: false });
+    expect(kernelBootArgs(paths, noBench, {})).toEqual([]);
+  });
 });
 
 describe('kernel build preconditions', () => {
