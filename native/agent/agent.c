@@ -65,7 +65,15 @@ struct session {
 };
 
 static struct session sessions[MAX_SESSIONS];
+// Written by a vfork child that failed before or at exec; read by the agent once it runs again.
+static volatile struct {
+  const char *stage;
+  int err;
+} exec_failure;
 static int line_fd = -1;
+// The read end of a pipe whose write end is closed: stdin for commands the host says have none (EXEC
+// flag 2). Shared by every such session, so an empty stdin costs no system call.
+static int empty_fd = -1;
 static int run_mode = 1;
 static const char *root_prefix = NEWROOT;  // where the real root is, seen from the agent
 
@@ -222,7 +230,8 @@ static void set_raw(int fd) {
   }
 }
 
-static void nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+// Pipes and pty masters carry no other status flag here, so one fcntl is enough (a system call saved).
+static void nonblock(int fd) { fcntl(fd, F_SETFL, O_NONBLOCK); }
 
 static struct session *find_session(uint32_t id) {
   for (int i = 0; i < MAX_SESSIONS; i++)
@@ -367,7 +376,8 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
   for (uint32_t i = 0; i < envc; i++) envp[i] = strings[1 + argc + i];
 
   int tty = flags & 1;
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, status_pipe[2];
+  int no_stdin = !tty && (flags & 2) && empty_fd >= 0;
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   int master = -1, slave = -1;
   char ptmx[64];
   snprintf(ptmx, sizeof ptmx, "%s/dev/ptmx", root_prefix);
@@ -382,25 +392,26 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
     }
     struct winsize ws = {rows ? rows : 24, cols ? cols : 80, 0, 0};
     ioctl(master, TIOCSWINSZ, &ws);
-  } else if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
-    send_error(sid, "pipe", errno, NULL);
-    send_exit(sid, 126, 0);
-    goto out;
-  }
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+  } else if ((!no_stdin && pipe2(in_pipe, O_CLOEXEC)) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
     send_error(sid, "pipe", errno, NULL);
     send_exit(sid, 126, 0);
     goto out;
   }
   // vfork: the child borrows our memory until it execs. That spares UML the copy of a whole address
   // space, which is most of what a guest fork costs. The child only makes system calls and touches its
-  // own locals, as a vfork child must (so no `environ = ...`: exec_search takes the environment).
+  // own locals and the failure record below, as a vfork child may (so no `environ = ...`: exec_search
+  // takes the environment). Each guest system call costs UML a round of ptrace stops, so the child makes
+  // as few as it can: the only disposition to reset is SIGPIPE (the agent ignores nothing else, and
+  // exec resets handled signals itself), and a failure is reported through the shared memory instead
+  // of a status pipe.
+  exec_failure.stage = NULL;
+  exec_failure.err = 0;
   pid_t pid = vfork();
   if (pid == 0) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
     setsid();
     if (tty) {
       ioctl(slave, TIOCSCTTY, 0);
@@ -408,7 +419,7 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
       dup2(slave, 1);
       dup2(slave, 2);
     } else {
-      dup2(in_pipe[0], 0);
+      dup2(no_stdin ? empty_fd : in_pipe[0], 0);
       dup2(out_pipe[1], 1);
       dup2(err_pipe[1], 2);
     }
@@ -418,33 +429,21 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
     if (chdir(cwd) != 0) goto fail;
     stage = "exec";
     exec_search(argv, envp);
-  fail: {
-    int e = errno;
-    char msg[64];
-    int n = snprintf(msg, sizeof msg, "%s %d", stage, e);
-    (void)!write(status_pipe[1], msg, (size_t)n);
-    _exit(strcmp(stage, "exec") == 0 ? (e == ENOENT ? 127 : 126) : 1);
+  fail:
+    exec_failure.err = errno;
+    exec_failure.stage = stage;
+    _exit(strcmp(stage, "exec") == 0 ? (exec_failure.err == ENOENT ? 127 : 126) : 1);
   }
-  }
-  close(status_pipe[1]);
   if (pid < 0) {
     send_error(sid, "fork", errno, NULL);
     send_exit(sid, 126, 0);
-    close(status_pipe[0]);
     close_fd(&master);
     goto out;
   }
-  // The status pipe closes on a successful exec (CLOEXEC) or carries the failing stage and errno.
-  char msg[64] = {0};
-  ssize_t got;
-  do got = read(status_pipe[0], msg, sizeof msg - 1);
-  while (got < 0 && errno == EINTR);
-  close(status_pipe[0]);
-  if (got > 0) {
-    char stage[16] = {0};
-    int e = 0;
-    sscanf(msg, "%15s %d", stage, &e);
-    send_error(sid, stage, e, strcmp(stage, "chdir") == 0 ? cwd : argv[0]);
+  // The parent runs again once the child has exec'd or exited; a failing child left its stage behind.
+  if (exec_failure.stage) {
+    const char *stage = exec_failure.stage;
+    send_error(sid, stage, exec_failure.err, strcmp(stage, "chdir") == 0 ? cwd : argv[0]);
   }
   memset(s, 0, sizeof *s);
   s->used = 1;
@@ -460,10 +459,11 @@ static void start_session(uint32_t sid, const unsigned char *p, uint32_t len) {
     s->out_fd = out_pipe[0];
     s->err_fd = err_pipe[0];
     s->in_fd = in_pipe[1];
+    if (no_stdin) s->in_eof = 2;  // nothing to write, nothing to close
     out_pipe[0] = err_pipe[0] = in_pipe[1] = -1;
     nonblock(s->out_fd);
     nonblock(s->err_fd);
-    nonblock(s->in_fd);
+    if (s->in_fd >= 0) nonblock(s->in_fd);
   }
   unsigned char pidbuf[4];
   put32(pidbuf, (uint32_t)pid);
@@ -661,6 +661,13 @@ static void serve(int sigfd) {
   }
 }
 
+static void open_empty_stdin(void) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return;  // then every session gets a stdin pipe of its own
+  close(p[1]);
+  empty_fd = p[0];
+}
+
 static void hello(const char *mode) {
   struct utsname u;
   uname(&u);
@@ -736,6 +743,7 @@ int main(void) {
       root_prefix = "";
       close(sync_pipe[1]);  // tells PID 1 that the root may now be moved
       int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+      open_empty_stdin();
       if (line_fd >= 0) {
         hello(mode);
         serve(sigfd);
@@ -762,6 +770,7 @@ int main(void) {
 
   int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (line_fd < 0) power_off(1);
+  open_empty_stdin();
   hello(mode);
   serve(sigfd);
   return 0;

@@ -77,6 +77,13 @@ describe('exec requests', () => {
     };
     expect(decodeExec(encodeExec(req))).toEqual(req);
   });
+  it('carries the empty-stdin flag beside the tty flag, and leaves it out when unset', () => {
+    const req = { argv: ['true'], env: [], cwd: '/', tty: false, rows: 0, cols: 0, noStdin: true };
+    const p = encodeExec(req);
+    expect(new DataView(p.buffer).getUint32(0, true)).toBe(2);
+    expect(decodeExec(p)).toEqual(req);
+    expect(decodeExec(encodeExec({ ...req, noStdin: false }))).not.toHaveProperty('noStdin');
+  });
   it('refuses arguments with NUL bytes, which argv cannot carry', () => {
     expect(() => encodeExec({ argv: ['a\0b'], env: [], cwd: '/', tty: false, rows: 0, cols: 0 })).toThrow(
       /NUL/,

@@ -66,7 +66,15 @@ export interface ExecRequest {
   readonly tty: boolean;
   readonly rows: number;
   readonly cols: number;
+  /**
+   * The command's stdin is empty (it reads EOF at once): the agent gives it a shared pipe without a writer,
+   * so no stdin pipe is made and no end-of-input frame has to follow. Ignored with a tty.
+   */
+  readonly noStdin?: boolean;
 }
+
+/** Bits of the EXEC flags word. */
+export const EXEC_FLAG = { tty: 1, noStdin: 2 } as const;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -80,7 +88,7 @@ export function encodeExec(req: ExecRequest): Uint8Array {
   const total = 16 + strings.reduce((n, s) => n + s.length + 1, 0);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
-  view.setUint32(0, req.tty ? 1 : 0, true);
+  view.setUint32(0, (req.tty ? EXEC_FLAG.tty : 0) | (req.noStdin ? EXEC_FLAG.noStdin : 0), true);
   view.setUint16(4, req.rows, true);
   view.setUint16(6, req.cols, true);
   view.setUint32(8, req.argv.length, true);
@@ -108,8 +116,10 @@ export function decodeExec(payload: Uint8Array): ExecRequest | undefined {
     at = end + 1;
   }
   if (parts.length !== 1 + argc + envc) return undefined;
+  const flags = view.getUint32(0, true);
   return {
-    tty: (view.getUint32(0, true) & 1) === 1,
+    tty: (flags & EXEC_FLAG.tty) !== 0,
+    ...((flags & EXEC_FLAG.noStdin) !== 0 ? { noStdin: true } : {}),
     rows: view.getUint16(4, true),
     cols: view.getUint16(6, true),
     cwd: parts[0] ?? '/',

@@ -65,13 +65,20 @@ export class Session {
     readonly id: number,
     private readonly link: AgentLink,
     readonly streams: SessionStreams,
+    /** The agent was told the command has no stdin: nothing, not even an EOF, goes to it. */
+    readonly noStdin = false,
   ) {
     this.started = new Promise((r) => (this.resolveStarted = r));
     this.exit = new Promise((r) => (this.resolveExit = r));
+    if (noStdin) this.stdinEnded = this.eofSent = true;
   }
 
   /** Forward a readable as the command's stdin, pausing it whenever the agent's window is full. */
   pipeStdin(source: Readable): void {
+    if (this.noStdin) {
+      source.resume(); // drained and dropped, as a pipe nobody reads would not be
+      return;
+    }
     this.stdinSource = source;
     source.on('data', (chunk: Buffer) => {
       if (this.done) return;
@@ -246,8 +253,9 @@ export class AgentLink {
     });
   }
 
+  /** With `request.noStdin` the command reads EOF at once and the session takes no stdin. */
   exec(request: ExecRequest, streams: SessionStreams): Session {
-    const session = new Session(this.nextSession++, this, streams);
+    const session = new Session(this.nextSession++, this, streams, request.noStdin === true && !request.tty);
     this.sessions.set(session.id, session);
     this.send(H.EXEC, session.id, encodeExec(request));
     return session;

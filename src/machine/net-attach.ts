@@ -177,10 +177,10 @@ export async function configureGuest(
       tty: false,
       rows: 0,
       cols: 0,
+      noStdin: true,
     },
     { stdout: new PassThrough().resume(), stderr },
   );
-  session.endStdin();
   const exit = await session.exit;
   return exit.code === 0 ? undefined : err.trim() || `exit code ${exit.code}`;
 }

@@ -257,10 +257,11 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       tty: req.tty,
       rows: req.rows ?? 24,
       cols: req.cols ?? 80,
+      ...(req.stdin ? {} : { noStdin: true }),
     };
     const session = link.exec(request, { stdout: req.stdout, stderr: req.stderr });
     if (req.stdin) session.pipeStdin(req.stdin);
-    else session.endStdin();
+    else session.endStdin(); // a tty still gets its ^D; otherwise the agent already knows
     req.onSession?.(session);
     const runTimer = req.timeoutMs ? timer(req.timeoutMs) : undefined;
     const outcome = await Promise.race([

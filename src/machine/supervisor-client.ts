@@ -95,7 +95,10 @@ export async function execViaSupervisor(
     });
     socket.on('error', () => {});
   });
-  socket.write(`${JSON.stringify({ op: 'exec', request } satisfies SupervisorRequest)}\n`);
+  // Without stdin the agent needs no stdin pipe and no EOF frame (a guest system call and a line message
+  // saved per exec). The EOF still goes to the supervisor: one that predates the flag forwards it.
+  const sent: ExecRequest = io.stdin || request.tty ? request : { ...request, noStdin: true };
+  socket.write(`${JSON.stringify({ op: 'exec', request: sent } satisfies SupervisorRequest)}\n`);
   if (io.stdin) {
     // The supervisor applies the agent's stdin window; the socket's own buffer gives back-pressure here.
     io.stdin.on('data', (chunk: Buffer) => {

@@ -203,7 +203,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     try {
       await mconsole.run('cad');
     } catch {
-      const session = link.exec(
+      link.exec(
         {
           argv: ['poweroff'],
           env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
@@ -211,13 +211,13 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
           tty: false,
           rows: 0,
           cols: 0,
+          noStdin: true,
         },
         {
           stdout: new PassThrough().resume(),
           stderr: new PassThrough().resume(),
         },
       );
-      session.endStdin();
     } finally {
       mconsole.close();
     }

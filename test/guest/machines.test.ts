@@ -3,8 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePaths } from '../../src/host/paths.ts';
+import { execInMachine } from '../../src/machine/lifecycle.ts';
 import {
   createSandbox,
   ensureTestUser,
@@ -51,6 +53,19 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
   return false;
 }
 
+const collect = (() => {
+  let text = '';
+  return {
+    stream: () => {
+      text = '';
+      const s = new PassThrough();
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      return s;
+    },
+    text: () => text,
+  };
+})();
+
 const state = (name: string): { supervisor: { pid: number }; kernel: { pid: number } } =>
   JSON.parse(readFileSync(join(box.stateDir, 'machines', name, 'state.json'), 'utf8'));
 
@@ -71,6 +86,23 @@ describe('lifecycle', () => {
     const cat = await umlkit(box, ['exec', m, '--', 'cat'], { input: 'through stdin\n' });
     expect(cat.stdout.toString()).toBe('through stdin\n');
     expect((await umlkit(box, ['exec', m, '--', 'nope'])).code).toBe(127);
+    // Through the library without stdin: the agent gives the command a pipe with no writer, so `cat` and
+    // `read` see EOF at once (and nothing waits for an end-of-input frame).
+    const lib = await execInMachine(
+      resolvePaths(box.env),
+      m,
+      {
+        argv: ['sh', '-c', 'cat; read x; echo "read=$?"'],
+        env: ['PATH=/bin'],
+        cwd: '/',
+        tty: false,
+        rows: 0,
+        cols: 0,
+      },
+      { stdout: collect.stream(), stderr: new PassThrough().resume() },
+    );
+    expect((await lib.exit).code).toBe(0);
+    expect(collect.text()).toBe('read=1\n');
     expect((await umlkit(box, ['exec', m, '--', 'sh', '-c', 'echo kept > /root/state'])).code).toBe(0);
 
     const stop = await umlkit(box, ['stop', m]);
