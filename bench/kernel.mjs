@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { median, printTable, timed, writeResults } from './lib.mjs';
+import { fastKernels, median, printTable, timed, writeResults } from './lib.mjs';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const work = mkdtempSync('/tmp/ukbk-');
@@ -31,14 +31,7 @@ execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'umlkit.j
 const image = findImage(paths, 'busybox').path;
 
 // --- the kernels ------------------------------------------------------------------------------------
-// The latest build of each (a profile change makes a new build; older ones stay until `kernel rm`).
-const built = listStoredKernels(paths)
-  .filter((k) => k.manifest?.profile === 'fast' && k.manifest.origin.kind === 'debian')
-  .sort((a, b) => b.manifest.builtAt.localeCompare(a.manifest.builtAt));
-const series = (k) => k.manifest.kernelVersion.split('.').slice(0, 2).map(Number);
-const newer = (a, b) => (series(a)[0] - series(b)[0] || series(a)[1] - series(b)[1]) > 0;
-const fast61 = built.find((k) => k.manifest.kernelVersion.startsWith('6.1.'));
-const newest = built.reduce((best, k) => (!best || newer(k, best) ? k : best), undefined);
+const { fast61, newest } = fastKernels(listStoredKernels(paths));
 const kernels = { 'Debian 6.1': probeKernel('/usr/bin/linux.uml', 'path') };
 if (fast61) kernels['fast 6.1'] = probeKernel(fast61.path, 'cache');
 if (newest && newest !== fast61)

@@ -50,3 +50,18 @@ export function printTable(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
 }
+
+/**
+ * The kernels umlkit built with the fast profile (`umlkit kernel build`): the latest build of the 6.1 series
+ * and the newest series. A profile change makes a new build; older ones stay until `kernel rm`.
+ */
+export function fastKernels(storedKernels) {
+  const built = storedKernels
+    .filter((k) => k.manifest?.profile === 'fast' && k.manifest.origin.kind === 'debian')
+    .sort((a, b) => b.manifest.builtAt.localeCompare(a.manifest.builtAt));
+  const series = (k) => k.manifest.kernelVersion.split('.').slice(0, 2).map(Number);
+  const newer = (a, b) => (series(a)[0] - series(b)[0] || series(a)[1] - series(b)[1]) > 0;
+  const fast61 = built.find((k) => k.manifest.kernelVersion.startsWith('6.1.'));
+  const newest = built.reduce((best, k) => (!best || newer(k, best) ? k : best), undefined);
+  return { fast61, newest };
+}
