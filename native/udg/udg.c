@@ -1,4 +1,6 @@
-// N-API addon for AF_UNIX datagram sockets, which Node core lacks; src/host/unix-dgram.ts is its only caller.
+// N-API addon for AF_UNIX datagram sockets, which Node core lacks (src/host/unix-dgram.ts), and for the
+// switch's batched UDP on loopback (src/host/net/udp-batch.ts): recvmmsg/sendmmsg move up to 64 frames per
+// call, where node:dgram makes one system call and one JavaScript callback per frame.
 //
 // Every function takes and returns primitives or Buffers. Addresses are Buffers holding the raw sun_path
 // bytes with no terminator added: a leading 0 byte means abstract, and abstract names may contain any byte
@@ -10,12 +12,14 @@
 #include <errno.h>
 #include <node_api.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
@@ -351,6 +355,153 @@ static napi_value js_pidfd_open(napi_env env, napi_callback_info info) {
   return int_value(env, r < 0 ? -errno : (int)r);
 }
 
+// --- batched UDP on 127.0.0.1 ----------------------------------------------------------------------
+
+#define BATCH_MAX 64
+
+// udpSocket(port, bufferBytes) → a non-blocking CLOEXEC UDP socket bound to 127.0.0.1:port (0: any free
+// port), with receive and send buffers of bufferBytes (capped by the host's rmem_max/wmem_max).
+static napi_value js_udp_socket(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int port, bytes;
+  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], &port) || !get_int(env, argv[1], &bytes)) return NULL;
+  if (port < 0 || port > 65535) {
+    napi_throw_range_error(env, "ERR_INVALID_ARG", "port out of range");
+    return NULL;
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "bind", e);
+  }
+  return int_value(env, fd);
+}
+
+// udpPort(fd) → the port the socket is bound to.
+static napi_value js_udp_port(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], &fd)) return NULL;
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return throw_errno(env, "getsockname", errno);
+  return int_value(env, ntohs(sa.sin_port));
+}
+
+static int get_int32_array(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  bool is;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, len, (void **)data, &ab, &offset) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected an Int32Array");
+    return 0;
+  }
+  return 1;
+}
+
+// recvBatch(fd, buf, slotBytes, meta) → n datagrams (0 when none is queued). Datagram i is in buf at
+// i * slotBytes; meta[2i] is its length and meta[2i+1] its sender's UDP port. A datagram longer than a
+// slot is reported with length -1 (truncated, to be dropped). Only IPv4 senders reach a socket bound
+// to 127.0.0.1, and only from this host.
+static napi_value js_recv_batch(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int fd, slot;
+  void *buf;
+  size_t len, metaLen;
+  int32_t *meta;
+  if (!get_args(env, info, 4, argv) || !get_int(env, argv[0], &fd) || !get_bytes(env, argv[1], &buf, &len) ||
+      !get_int(env, argv[2], &slot) || !get_int32_array(env, argv[3], &meta, &metaLen))
+    return NULL;
+  if (slot <= 0) {
+    napi_throw_range_error(env, "ERR_INVALID_ARG", "slot size must be positive");
+    return NULL;
+  }
+  size_t max = len / (size_t)slot;
+  if (max > metaLen / 2) max = metaLen / 2;
+  if (max > BATCH_MAX) max = BATCH_MAX;
+  struct mmsghdr msgs[BATCH_MAX];
+  struct iovec iov[BATCH_MAX];
+  struct sockaddr_in from[BATCH_MAX];
+  memset(msgs, 0, sizeof msgs[0] * max);
+  for (size_t i = 0; i < max; i++) {
+    iov[i].iov_base = (char *)buf + i * (size_t)slot;
+    iov[i].iov_len = (size_t)slot;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+  int n;
+  do n = recvmmsg(fd, msgs, (unsigned)max, MSG_DONTWAIT, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) return int_value(env, 0);
+    return throw_errno(env, "recvmmsg", errno);
+  }
+  for (int i = 0; i < n; i++) {
+    meta[2 * i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
+    meta[2 * i + 1] = from[i].sin_family == AF_INET ? ntohs(from[i].sin_port) : 0;
+  }
+  return int_value(env, n);
+}
+
+// sendBatch(fd, buffers, ports, count) → datagrams the kernel took. Datagram i is buffers[i], sent to
+// 127.0.0.1:ports[i]. A full socket buffer (EAGAIN) or a peer that is gone (ECONNREFUSED, reported for an
+// earlier datagram on loopback) ends the batch early, as a congested switch drops frames.
+static napi_value js_send_batch(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int fd, count;
+  size_t portsLen;
+  int32_t *ports;
+  if (!get_args(env, info, 4, argv) || !get_int(env, argv[0], &fd) || !get_int32_array(env, argv[2], &ports, &portsLen) ||
+      !get_int(env, argv[3], &count))
+    return NULL;
+  if (count < 0 || (size_t)count > portsLen) {
+    napi_throw_range_error(env, "ERR_INVALID_ARG", "count out of range");
+    return NULL;
+  }
+  int at = 0, taken = 0;
+  while (at < count) {
+    int batch = count - at > BATCH_MAX ? BATCH_MAX : count - at;
+    struct mmsghdr msgs[BATCH_MAX];
+    struct iovec iov[BATCH_MAX];
+    struct sockaddr_in to[BATCH_MAX];
+    memset(msgs, 0, sizeof msgs[0] * (size_t)batch);
+    for (int i = 0; i < batch; i++) {
+      napi_value b;
+      void *data;
+      size_t len;
+      if (napi_get_element(env, argv[1], (uint32_t)(at + i), &b) != napi_ok || !get_bytes(env, b, &data, &len)) return NULL;
+      iov[i].iov_base = data;
+      iov[i].iov_len = len;
+      to[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[at + i]), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &to[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof to[i];
+    }
+    int n;
+    do n = sendmmsg(fd, msgs, (unsigned)batch, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) return throw_errno(env, "sendmmsg", errno);
+      n = 0;
+    }
+    taken += n;
+    at += n;
+    // sendmmsg stops at the first datagram that fails: drop that one and go on with the rest.
+    if (n < batch) at++;
+  }
+  return int_value(env, taken);
+}
+
 static void free_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -373,6 +524,8 @@ NAPI_MODULE_INIT() {
       {"sendto", js_sendto},   {"recvfrom", js_recvfrom}, {"getsockname", js_getsockname},
       {"watch", js_watch},     {"unwatch", js_unwatch}, {"ref", js_ref},
       {"close", js_close},     {"flock", js_flock},     {"pidfdOpen", js_pidfd_open},
+      {"udpSocket", js_udp_socket}, {"udpPort", js_udp_port}, {"recvBatch", js_recv_batch},
+      {"sendBatch", js_send_batch},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -1,65 +1,10 @@
-// AF_UNIX datagram sockets for Node, over our N-API addon (native/udg/udg.c): the ONLY native seam.
+// AF_UNIX datagram sockets for Node, over our N-API addon (native/udg/udg.c, loaded by dgram-addon.ts).
 //
 // Node core has no unix datagram sockets, and the npm ones lose abstract or binary addresses or leak
 // fds into children (docs: library-choices §1). Addresses here are Buffers of raw sun_path bytes: a
 // leading 0 byte means abstract, and those bytes are compared and sent back byte for byte.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { quote, UmlError } from '../core/errors.ts';
-
-interface Binding {
-  socket(): number;
-  bind(fd: number, addr: Buffer): void;
-  connect(fd: number, addr: Buffer): void;
-  sendto(fd: number, data: Uint8Array, addr: Buffer | null): number;
-  recvfrom(fd: number): { data: Buffer; addr: Buffer } | null;
-  getsockname(fd: number): Buffer;
-  watch(fd: number, cb: (status: number) => void): void;
-  unwatch(fd: number): boolean;
-  ref(fd: number, on: boolean): void;
-  close(fd: number): void;
-  flock(fd: number, op: number): number;
-  pidfdOpen(pid: number): number;
-  readonly constants: Readonly<
-    Record<
-      | 'LOCK_SH'
-      | 'LOCK_EX'
-      | 'LOCK_NB'
-      | 'LOCK_UN'
-      | 'EAGAIN'
-      | 'ECONNREFUSED'
-      | 'ENOENT'
-      | 'ESRCH'
-      | 'EWOULDBLOCK'
-      | 'MAX_ADDRESS',
-      number
-    >
-  >;
-}
-
-let binding: Binding | undefined;
-
-/** Loaded on first use, so commands that never open a socket work without the addon. */
-function native(): Binding {
-  if (binding) return binding;
-  // dist/host/unix-dgram.js → dist/native; src/host/unix-dgram.ts (tests, tsx) → dist/native too.
-  const candidates = ['../native/udg.node', '../../dist/native/udg.node'].map((p) =>
-    fileURLToPath(new URL(p, import.meta.url)),
-  );
-  const file = candidates.find((p) => existsSync(p));
-  if (!file) {
-    throw new UmlError(
-      'NATIVE_ADDON_MISSING',
-      `the datagram socket addon was not found at ${quote(candidates[0])}`,
-      {
-        hint: 'build it with `npm run build` (needs gcc and Node headers in /usr/include/node)',
-      },
-    );
-  }
-  binding = createRequire(import.meta.url)(file) as Binding;
-  return binding;
-}
+import { datagramAddon as native } from './dgram-addon.ts';
 
 /** Longest sun_path, in bytes. */
 export const MAX_ADDRESS_BYTES = 108;

@@ -1,7 +1,7 @@
 // The learning Ethernet switch: one UDP socket on 127.0.0.1 speaking L2TPv3 to every port's kernel,
 // demultiplexed by session id (and checked against the port's own UDP source), with per-port
-// impairments and capture taps.
-import { createSocket, type Socket } from 'node:dgram';
+// impairments and capture taps. Frames arrive and leave in batches (udp-batch.ts); a received packet is
+// a view into the batch's buffer, so anything kept past the batch (an impairment's delay) is copied.
 import { ETH_HEADER, MAX_FRAME } from '../../core/net/ethernet.ts';
 import {
   type Impairment,
@@ -15,6 +15,7 @@ import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
 import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
+import { LoopbackUdpBatch } from './udp-batch.ts';
 
 export interface EnginePort {
   readonly id: number;
@@ -42,36 +43,23 @@ export interface EngineStats {
 }
 
 export class SwitchEngine {
-  readonly socket: Socket;
   readonly ports = new Map<number, EnginePort>();
   readonly #bySession = new Map<number, EnginePort>();
   /** Keyed by the MAC as a 48-bit number: no string per frame on the hot path. */
   readonly table = new MacTable<number, number>({ now: () => Date.now() });
   readonly taps = new Set<CaptureTap>();
   readonly stats: EngineStats = { frames: 0, bytes: 0, flooded: 0, dropped: 0 };
+  readonly udpPort: number;
 
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo.port));
+  private constructor(readonly socket: LoopbackUdpBatch) {
+    this.udpPort = socket.port;
+    socket.onDatagram((packet, fromPort) => this.#receive(packet, fromPort));
   }
 
   /** Binds 127.0.0.1 only: the port must not be reachable from other hosts. */
   static async open(udpPort: number): Promise<SwitchEngine> {
-    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(udpPort, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    // A kernel that is gone makes sends fail with ECONNREFUSED on loopback: not an error of the switch.
-    socket.on('error', () => {});
-    return new SwitchEngine(socket);
-  }
-
-  get udpPort(): number {
-    return this.socket.address().port;
+    // A kernel that is gone makes sends fail with ECONNREFUSED on loopback: the batch drops that frame.
+    return new SwitchEngine(LoopbackUdpBatch.open(udpPort));
   }
 
   addPort(p: { id: number; session: number; guestPort: number; impairment?: Impairment }): EnginePort {
@@ -118,13 +106,15 @@ export class SwitchEngine {
     this.stats.frames++;
     this.stats.bytes += frameLength;
     if (isImpaired(src.impairment)) {
-      this.#impaired(src.impairment, src.inQueue, frameLength, () => this.#forward(src, packet));
+      const kept = Buffer.from(packet); // forwarded after the batch's buffer is reused
+      this.#impaired(src.impairment, src.inQueue, frameLength, () => this.#forward(src, kept, true));
       return;
     }
     this.#forward(src, packet);
   }
 
-  #forward(src: EnginePort, packet: Buffer): void {
+  /** `late`: outside a receive batch (an inbound delay), so deliveries go out at once. */
+  #forward(src: EnginePort, packet: Buffer, late = false): void {
     // Destination at bytes 8..13 of the packet, source at 14..19; the group bit is the first octet's bit 0.
     const flood = ((packet[L2TP_HEADER] as number) & 1) === 1;
     // A source with the group bit set is forged or broken: never learn it.
@@ -135,7 +125,7 @@ export class SwitchEngine {
     if (dstId !== undefined) {
       if (dstId === src.id) return; // the destination is on the port it came from
       const dst = this.ports.get(dstId);
-      if (dst) this.#deliver(dst, packet, false);
+      if (dst) this.#deliver(dst, packet, false, late);
       return;
     }
     this.stats.flooded++;
@@ -143,7 +133,7 @@ export class SwitchEngine {
     for (const dst of this.ports.values()) {
       if (dst === src) continue;
       // The first delivery may reuse the received buffer; the others need their own header.
-      this.#deliver(dst, packet, !first);
+      this.#deliver(dst, packet, !first, late);
       first = false;
     }
   }
@@ -157,16 +147,21 @@ export class SwitchEngine {
     });
   }
 
-  #deliver(dst: EnginePort, packet: Buffer, copy: boolean): void {
-    const out = copy ? Buffer.from(packet) : packet;
+  #deliver(dst: EnginePort, packet: Buffer, copy: boolean, late: boolean): void {
+    const impaired = isImpaired(dst.impairment);
+    // An impaired delivery may leave after this batch: it needs its own bytes, like every flood copy.
+    const out = copy || impaired ? Buffer.from(packet) : packet;
     out.writeUInt32BE(dst.session, 4);
-    const send = (): void => {
-      dst.txFrames++;
-      this.socket.send(out, dst.guestPort, '127.0.0.1');
-    };
-    if (isImpaired(dst.impairment)) {
-      this.#impaired(dst.impairment, dst.outQueue, out.length - L2TP_HEADER, send);
-    } else send();
+    if (impaired) {
+      this.#impaired(dst.impairment, dst.outQueue, out.length - L2TP_HEADER, () => {
+        dst.txFrames++;
+        this.socket.send(out, dst.guestPort);
+      });
+      return;
+    }
+    dst.txFrames++;
+    if (late) this.socket.send(out, dst.guestPort);
+    else this.socket.queue(out, dst.guestPort);
   }
 
   #impaired(i: Impairment, q: LinkQueue, bytes: number, go: () => void): void {
