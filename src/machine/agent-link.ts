@@ -76,7 +76,7 @@ export class Session {
   /** Forward a readable as the command's stdin, pausing it whenever the agent's window is full. */
   pipeStdin(source: Readable): void {
     if (this.noStdin) {
-      source.resume(); // drained and dropped, as a pipe nobody reads would not be
+      source.resume(); // the command has no stdin: read and discard, so the source never stalls
       return;
     }
     this.stdinSource = source;
