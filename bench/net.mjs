@@ -144,7 +144,12 @@ try {
       cpuMsPerMiB: m(ours.cpuMsPerMiB),
       samples: ours,
     },
-    umlSwitch: { pingMs: m(legacy.ping), mbit: m(legacy.mbit), cpuMsPerMiB: m(legacy.cpuMsPerMiB), samples: legacy },
+    umlSwitch: {
+      pingMs: m(legacy.ping),
+      mbit: m(legacy.mbit),
+      cpuMsPerMiB: m(legacy.cpuMsPerMiB),
+      samples: legacy,
+    },
     directL2tpv3: { pingMs: m(direct.ping), mbit: m(direct.mbit), samples: direct },
     throughputRatioVsUmlSwitch: Number((median(ours.mbit) / median(legacy.mbit)).toFixed(3)),
     // The same ratio round by round (each round measures both back to back): less exposed to load drift.
