@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { type DiskSpec, parseDiskSpec } from '../core/disk-spec.ts';
 import type { ShareSpec } from '../core/kernel-argv.ts';
 import { parseShareSpec } from '../core/share-spec.ts';
-import { parseSize } from '../core/units.ts';
+import { parseDurationMs, parseSize } from '../core/units.ts';
 import { kernelArgPath } from '../host/kernel-store.ts';
 import type { HostPaths } from '../host/paths.ts';
 import type { CliContext, OptionSpec, OptionValues } from './command.ts';
@@ -92,4 +92,18 @@ export async function readMachineOptions(
     kernelPath: kernel ? kernelArgPath(kernel, paths, ctx.cwd) : undefined,
     ...readSandboxOptions(values, ctx.cwd),
   };
+}
+
+/** `--time S` of `stop` and `restart`: how long a clean shutdown may take before the kill. */
+export const STOP_TIME_OPTION: OptionSpec = {
+  name: 'time',
+  type: 'string',
+  value: 'S',
+  description: 'seconds to wait for a clean shutdown before killing (default 10)',
+};
+
+/** The `--time` timeout in ms, checked once before any machine is touched. */
+export function readStopTimeMs(values: OptionValues): number {
+  const t = stringOption(values, 'time');
+  return t ? parseDurationMs(t, '--time') : 10_000;
 }

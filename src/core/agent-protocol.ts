@@ -73,6 +73,20 @@ export interface ExecRequest {
   readonly noStdin?: boolean;
 }
 
+/** PATH for the commands umlkit itself runs in a guest (network setup, shutdown, the demo). */
+export const GUEST_SYSTEM_PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A command umlkit itself runs in the guest: the system PATH, cwd /, no terminal, no stdin. */
+export const internalCommand = (argv: readonly string[]): ExecRequest => ({
+  argv,
+  env: [GUEST_SYSTEM_PATH],
+  cwd: '/',
+  tty: false,
+  rows: 0,
+  cols: 0,
+  noStdin: true,
+});
+
 /** Bits of the EXEC flags word. */
 export const EXEC_FLAG = { tty: 1, noStdin: 2 } as const;
 

@@ -1,6 +1,6 @@
 // The host end of the agent line: waits for the agent's hello, runs command sessions over it and
 // applies flow control in both directions (stdin by a credit window, output by pausing the line).
-import type { Duplex, Readable, Writable } from 'node:stream';
+import { type Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import {
   type ExecRequest,
   encodeExec,
@@ -40,6 +40,19 @@ export interface SessionExit {
 export interface SessionStreams {
   readonly stdout: Writable;
   readonly stderr: Writable;
+}
+
+/**
+ * Collects the stderr of a command umlkit runs for itself; `failure(code)` is undefined for exit code 0,
+ * else what the command said (or its exit code, when it said nothing).
+ */
+export function stderrCapture(): { readonly stream: Writable; failure(code: number): string | undefined } {
+  let text = '';
+  const stream = new PassThrough();
+  stream.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  return { stream, failure: (code) => (code === 0 ? undefined : text.trim() || `exit code ${code}`) };
 }
 
 export function parseFailure(payload: Uint8Array): AgentFailure {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { GUEST_SYSTEM_PATH } from '../core/agent-protocol.ts';
 import { ubdDevice } from '../core/disk-spec.ts';
 import { createDisk } from '../host/disk/disk-create.ts';
 import { readDiskFile } from '../host/disk/disk-read.ts';
@@ -61,7 +62,7 @@ export async function runDemo(req: DemoRequest): Promise<DemoResult> {
       memoryBytes: 128 * 1024 * 1024,
       disks: [{ path: disk, readonly: false }],
       argv: ['/bin/sh', '-c', script],
-      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root'],
+      env: [GUEST_SYSTEM_PATH, 'HOME=/root'],
       workdir: '/',
       tty: false,
       bootTimeoutMs: 60_000,

@@ -2,6 +2,7 @@
 // measured (so `lpj=` can skip it) and whether its seccomp mode works here. It is also a smoke test: the
 // guest must get past its first userspace processes (agent, then dmesg) for it to succeed.
 import { Writable } from 'node:stream';
+import { GUEST_SYSTEM_PATH } from '../core/agent-protocol.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import type { Kernel } from '../host/kernel.ts';
 import { type Calibration, hasSeccompMode, recordCalibration } from '../host/kernel-boot-args.ts';
@@ -58,7 +59,7 @@ async function dmesgBoot(
     memoryBytes: 64 << 20,
     disks: [],
     argv: ['dmesg'],
-    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+    env: [GUEST_SYSTEM_PATH],
     workdir: '/',
     tty: false,
     bootTimeoutMs: 60_000,

@@ -2,6 +2,7 @@
 // uml_switch), a kernel parameter, and after the agent's hello the guest commands that configure it.
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { internalCommand } from '../core/agent-protocol.ts';
 import { UmlError } from '../core/errors.ts';
 import { vectorL2tpArg } from '../core/net/l2tpv3.ts';
 import { deriveMac } from '../core/net/mac.ts';
@@ -11,7 +12,7 @@ import { netFiles } from '../host/net/net-store.ts';
 import { startUplink, UPLINK, type Uplink } from '../host/net/passt-uplink.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { currentProcessIdentity, isAlive } from '../host/process-identity.ts';
-import type { AgentLink } from './agent-link.ts';
+import { type AgentLink, stderrCapture } from './agent-link.ts';
 import { requestSwitch } from './net-client.ts';
 import { inspectNet, startNet } from './net-lifecycle.ts';
 import type { AttachedPort } from './net-protocol.ts';
@@ -164,25 +165,12 @@ export async function configureGuest(
   configs: readonly GuestNicConfig[],
 ): Promise<string | undefined> {
   if (configs.length === 0) return undefined;
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
+  const stderr = stderrCapture();
+  const session = link.exec(internalCommand(['/bin/sh', '-c', guestConfigScript(configs)]), {
+    stdout: new PassThrough().resume(),
+    stderr: stderr.stream,
   });
-  const session = link.exec(
-    {
-      argv: ['/bin/sh', '-c', guestConfigScript(configs)],
-      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-      cwd: '/',
-      tty: false,
-      rows: 0,
-      cols: 0,
-      noStdin: true,
-    },
-    { stdout: new PassThrough().resume(), stderr },
-  );
-  const exit = await session.exit;
-  return exit.code === 0 ? undefined : err.trim() || `exit code ${exit.code}`;
+  return stderr.failure((await session.exit).code);
 }
 
 /**

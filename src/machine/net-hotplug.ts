@@ -1,6 +1,7 @@
 // `net connect` / `net disconnect` on a running machine: a new switch port, mconsole `config vecN:…` /
 // `remove vecN`, the guest configured through the agent; the machine's spec keeps the change for later boots.
 import { PassThrough } from 'node:stream';
+import { internalCommand } from '../core/agent-protocol.ts';
 import { quote, UmlError } from '../core/errors.ts';
 import { vectorL2tpArg } from '../core/net/l2tpv3.ts';
 import { deriveMac } from '../core/net/mac.ts';
@@ -9,6 +10,7 @@ import { readSpec, writeSpec } from '../host/machine-store.ts';
 import { netFiles } from '../host/net/net-store.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
+import { stderrCapture } from './agent-link.ts';
 import { execInMachine, inspectMachine } from './lifecycle.ts';
 import { guestConfigScript } from './net-attach.ts';
 import { requestSwitch } from './net-client.ts';
@@ -148,24 +150,10 @@ export async function disconnectMachine(
 }
 
 async function execScript(paths: HostPaths, machine: string, script: string): Promise<string | undefined> {
-  let err = '';
-  const stderr = new PassThrough();
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
+  const stderr = stderrCapture();
+  const handle = await execInMachine(paths, machine, internalCommand(['/bin/sh', '-c', script]), {
+    stdout: new PassThrough().resume(),
+    stderr: stderr.stream,
   });
-  const handle = await execInMachine(
-    paths,
-    machine,
-    {
-      argv: ['/bin/sh', '-c', script],
-      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-      cwd: '/',
-      tty: false,
-      rows: 0,
-      cols: 0,
-    },
-    { stdout: new PassThrough().resume(), stderr },
-  );
-  const exit = await handle.exit;
-  return exit.code === 0 ? undefined : err.trim() || `exit code ${exit.code}`;
+  return stderr.failure((await handle.exit).code);
 }

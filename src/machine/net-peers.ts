@@ -1,6 +1,7 @@
 // When a machine boots on a network, the long-lived machines already running there learn its name:
 // their /etc/hosts block for that network is rewritten through their agents.
 import { PassThrough } from 'node:stream';
+import { internalCommand } from '../core/agent-protocol.ts';
 import { hostsFromLeases } from '../core/net/hosts.ts';
 import type { NicSpec } from '../core/net/nic-spec.ts';
 import type { HostPaths } from '../host/paths.ts';
@@ -23,14 +24,7 @@ export async function refreshPeers(paths: HostPaths, self: string, nics: readonl
           const handle = await execInMachine(
             paths,
             peer,
-            {
-              argv: ['/bin/sh', '-c', hostsScript(net, hosts)],
-              env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-              cwd: '/',
-              tty: false,
-              rows: 0,
-              cols: 0,
-            },
+            internalCommand(['/bin/sh', '-c', hostsScript(net, hosts)]),
             { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() },
           );
           await handle.exit;

@@ -4,7 +4,16 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
-import { encodeFrame, FrameDecoder, G, H, readI32, readResize, u32le } from '../core/agent-protocol.ts';
+import {
+  encodeFrame,
+  FrameDecoder,
+  G,
+  H,
+  internalCommand,
+  readI32,
+  readResize,
+  u32le,
+} from '../core/agent-protocol.ts';
 import { isUmlError } from '../core/errors.ts';
 import { kernelArgv } from '../core/kernel-argv.ts';
 import type { ExitReason, MachineState } from '../core/machine-status.ts';
@@ -203,21 +212,10 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     try {
       await mconsole.run('cad');
     } catch {
-      link.exec(
-        {
-          argv: ['poweroff'],
-          env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-          cwd: '/',
-          tty: false,
-          rows: 0,
-          cols: 0,
-          noStdin: true,
-        },
-        {
-          stdout: new PassThrough().resume(),
-          stderr: new PassThrough().resume(),
-        },
-      );
+      link.exec(internalCommand(['poweroff']), {
+        stdout: new PassThrough().resume(),
+        stderr: new PassThrough().resume(),
+      });
     } finally {
       mconsole.close();
     }

@@ -73,19 +73,8 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
         : 'sudo apt-get install bubblewrap, or pass --no-sandbox to run unconfined (this kernel has no Landlock either)',
     });
   }
-  const largest = Math.max(0, ...[...input.readOnly, ...input.readWrite].map(fileSize));
-  const limits: SandboxLimits = {
-    core: 0,
-    nofile: DEFAULT_NOFILE_LIMIT,
-    nproc: DEFAULT_PIDS_LIMIT,
-    fsize: fsizeLimit(input.memoryBytes, largest),
-  };
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.kernelEnv)) if (v !== undefined) env[k] = v;
+  const { limits, env, onOther, fd, kernelFiles } = launchParts(input);
   env.TMPDIR = SANDBOX_RAM_DIR;
-  const preload = env.LD_PRELOAD;
-  const onOther = seccompDefault(input.env, input.kernelArgv.includes('seccomp=on'));
-  const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
   const ramBytes = ramTmpfsBytes(input.memoryBytes);
   const args = sandboxArgv({
     bwrap: support.bwrap,
@@ -93,13 +82,7 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
     kernel: input.kernelPath,
     kernelArgv: input.kernelArgv,
     env,
-    readOnly: [
-      input.kernelPath,
-      ...sharedLibraries(input.kernelPath),
-      ...(preload ? [preload, ...sharedLibraries(preload)] : []),
-      JAIL_PATH,
-      ...input.readOnly,
-    ],
+    readOnly: [...kernelFiles, JAIL_PATH, ...input.readOnly],
     // The run dir first: files UML creates inside it (a run's overlay) need no bind of their own.
     readWrite: [input.runDir, ...input.readWrite.filter((p) => !p.startsWith(`${input.runDir}/`))],
     devices: DEVICES,
@@ -135,6 +118,37 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
   };
 }
 
+/**
+ * What both sandboxes build alike: the rlimits, the kernel's environment, its seccomp program (an open fd:
+ * release it), and the files the kernel needs to run (the binary, the XSAVE shim, their libraries).
+ */
+function launchParts(input: SandboxInput): {
+  limits: SandboxLimits;
+  env: Record<string, string>;
+  onOther: ReturnType<typeof seccompDefault>;
+  fd: number;
+  kernelFiles: string[];
+} {
+  const largest = Math.max(0, ...[...input.readOnly, ...input.readWrite].map(fileSize));
+  const limits: SandboxLimits = {
+    core: 0,
+    nofile: DEFAULT_NOFILE_LIMIT,
+    nproc: DEFAULT_PIDS_LIMIT,
+    fsize: fsizeLimit(input.memoryBytes, largest),
+  };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.kernelEnv)) if (v !== undefined) env[k] = v;
+  const preload = env.LD_PRELOAD;
+  const onOther = seccompDefault(input.env, input.kernelArgv.includes('seccomp=on'));
+  const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
+  const kernelFiles = [
+    input.kernelPath,
+    ...sharedLibraries(input.kernelPath),
+    ...(preload ? [preload, ...sharedLibraries(preload)] : []),
+  ];
+  return { limits, env, onOther, fd, kernelFiles };
+}
+
 function fileSize(path: string): number {
   try {
     const st = statSync(path);
@@ -151,28 +165,12 @@ export function prepareLaunch(sandbox: boolean, input: SandboxInput): PreparedLa
 
 /** Landlock + seccomp + rlimits, no namespaces: what remains where bwrap cannot run. */
 function landlockFallback(input: SandboxInput, why: string, cgroup: string): PreparedLaunch {
-  const largest = Math.max(0, ...[...input.readOnly, ...input.readWrite].map(fileSize));
-  const limits: SandboxLimits = {
-    core: 0,
-    nofile: DEFAULT_NOFILE_LIMIT,
-    nproc: DEFAULT_PIDS_LIMIT,
-    fsize: fsizeLimit(input.memoryBytes, largest),
-  };
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.kernelEnv)) if (v !== undefined) env[k] = v;
-  const preload = env.LD_PRELOAD;
-  const onOther = seccompDefault(input.env, input.kernelArgv.includes('seccomp=on'));
-  const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
+  const { limits, env, onOther, fd, kernelFiles } = launchParts(input);
   const launch = landlockLaunch({
     kernelPath: input.kernelPath,
     kernelArgv: input.kernelArgv,
     runDir: input.runDir,
-    readOnly: [
-      input.kernelPath,
-      ...sharedLibraries(input.kernelPath),
-      ...(preload ? [preload, ...sharedLibraries(preload)] : []),
-      ...input.readOnly,
-    ],
+    readOnly: [...kernelFiles, ...input.readOnly],
     readWrite: input.readWrite,
     seccompFd: SECCOMP_FD,
     limits,
