@@ -19,7 +19,7 @@ export const GDB_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     value: 'CMD',
     multiple: true,
-    description: 'with --gdb: a gdb command to run after attaching, e.g. "break panic" (repeatable)',
+    description: 'with --gdb: a gdb command to run after attaching, e.g. "break panic"',
   },
 ];
 

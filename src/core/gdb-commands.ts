@@ -31,7 +31,8 @@ export function gdbArgs(plan: GdbPlan): string[] {
     ...(plan.helperScript
       ? [...['-iex', `add-auto-load-safe-path ${plan.helperScript}`], ...ex(`source ${plan.helperScript}`)]
       : []),
-    ...UML_SIGNALS.flatMap((s) => ex(`handle ${s} nostop noprint pass`)),
+    // One `handle` for all of them: gdb prints its table once, not once per signal.
+    ...ex(`handle ${UML_SIGNALS.join(' ')} nostop noprint pass`),
     // When the machine powers off, leave gdb too (instead of a prompt over a process that is gone).
     ...ex(`python gdb.events.exited.connect(lambda e: gdb.post_event(lambda: gdb.execute('quit')))`),
     ...ex(`attach ${plan.pid}`),
