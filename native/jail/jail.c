@@ -5,7 +5,9 @@
  * machine's processes, not every process of the user.
  * Where bwrap cannot run (user namespaces blocked), it is the sandbox itself: a Landlock ruleset (only the
  * given paths, no TCP, no abstract sockets or signals outside) and the seccomp program from an fd.
- * Usage: umlkit-jail [--core=N --nofile=N --nproc=N --fsize=N] [--ro=PATH]... [--rw=PATH]...
+ * With --cgroup=DIR it first moves itself into the machine's cgroup (writes its pid to DIR/cgroup.procs),
+ * before it execs bwrap or the kernel: every process of the machine is then born inside the cgroup.
+ * Usage: umlkit-jail [--cgroup=DIR] [--core=N --nofile=N --nproc=N --fsize=N] [--ro=PATH]... [--rw=PATH]...
  *        [--seccomp-fd=N] -- KERNEL ARGS...      umlkit-jail --probe | --landlock-abi */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -100,18 +102,34 @@ static int fail(const char *what, const char *arg) {
   return 126;
 }
 
+/* Join DIR: one write of our pid to DIR/cgroup.procs (O_CREAT only matters for a test's plain tree). */
+static int join_cgroup(const char *dir) {
+  char path[4096], pid[32];
+  if (snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  ssize_t w = write(fd, pid, (size_t)n);
+  int saved = errno;
+  close(fd);
+  if (w != n) { errno = w < 0 ? saved : EIO; return -1; }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   /* `--probe`: the sandbox probe runs this to learn whether bwrap can build a sandbox on this host. */
   if (argc == 2 && strcmp(argv[1], "--probe") == 0) { puts("umlkit-jail ok"); return 0; }
   if (argc == 2 && strcmp(argv[1], "--landlock-abi") == 0) { printf("%d\n", abi()); return 0; }
   char *ro[64], *rw[64];
   int nro = 0, nrw = 0, seccomp_fd = -1;
+  const char *cgroup = NULL;
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     int matched = 0;
     if (strncmp(argv[i], "--ro=", 5) == 0 && nro < 64) { ro[nro++] = argv[i] + 5; continue; }
     if (strncmp(argv[i], "--rw=", 5) == 0 && nrw < 64) { rw[nrw++] = argv[i] + 5; continue; }
     if (strncmp(argv[i], "--seccomp-fd=", 13) == 0) { seccomp_fd = atoi(argv[i] + 13); continue; }
+    if (strncmp(argv[i], "--cgroup=", 9) == 0 && argv[i][9] == '/') { cgroup = argv[i] + 9; continue; }
     for (size_t j = 0; j < sizeof LIMITS / sizeof LIMITS[0]; j++) {
       size_t n = strlen(LIMITS[j].name);
       if (strncmp(argv[i], LIMITS[j].name, n) != 0) continue;
@@ -126,6 +144,8 @@ int main(int argc, char **argv) {
     if (!matched) { errno = EINVAL; return fail("unknown option", argv[i]); }
   }
   if (i + 1 >= argc) { errno = EINVAL; return fail("no program after", "--"); }
+  /* First, while the cgroup directory is still reachable (Landlock below would deny it). */
+  if (cgroup && join_cgroup(cgroup) != 0) return fail("join cgroup", cgroup);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl", "PR_SET_NO_NEW_PRIVS");
   if (nro + nrw > 0 && landlock(ro, nro, rw, nrw) < 0) return fail("landlock", "ruleset");
   if (seccomp_fd >= 0 && load_seccomp(seccomp_fd) != 0) return fail("seccomp", "filter");

@@ -132,4 +132,30 @@ describe('landlockArgv', () => {
       'umid=run-1',
     ]);
   });
+
+  it('joins the machine cgroup first, before any other option (Landlock would hide the directory)', () => {
+    const argv = landlockArgv({
+      jail: '/j',
+      kernel: '/k',
+      kernelArgv: [],
+      readOnly: ['/k'],
+      readWrite: [],
+      seccompFd: 4,
+      limits: { core: 0, nofile: 1, nproc: 1, fsize: 1 },
+      cgroup: '/sys/fs/cgroup/u/umlkit/run-1-9',
+    });
+    expect(argv.slice(0, 3)).toEqual(['/j', '--cgroup=/sys/fs/cgroup/u/umlkit/run-1-9', '--core=0']);
+    expect(() =>
+      landlockArgv({
+        jail: '/j',
+        kernel: '/k',
+        kernelArgv: [],
+        readOnly: [],
+        readWrite: [],
+        seccompFd: 4,
+        limits: { core: 0, nofile: 1, nproc: 1, fsize: 1 },
+        cgroup: 'rel/x',
+      }),
+    ).toThrow(/cgroup path 'rel\/x'|cgroup path/);
+  });
 });

@@ -120,6 +120,8 @@ export interface LandlockPlan {
   readonly readWrite: readonly string[];
   readonly seccompFd: number;
   readonly limits: SandboxLimits;
+  /** The machine's cgroup directory, joined by the jail before anything else. */
+  readonly cgroup?: string;
 }
 
 export function landlockArgv(plan: LandlockPlan): string[] {
@@ -128,6 +130,7 @@ export function landlockArgv(plan: LandlockPlan): string[] {
     [...new Set(list)].map((p) => `${flag}=${absolute(p, what)}`);
   return [
     absolute(plan.jail, 'jail'),
+    ...(plan.cgroup ? [`--cgroup=${absolute(plan.cgroup, 'cgroup')}`] : []),
     `--core=${l.core}`,
     `--nofile=${l.nofile}`,
     `--nproc=${l.nproc}`,

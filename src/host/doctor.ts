@@ -86,15 +86,17 @@ export function runDoctor(paths: HostPaths, env: Env): Check[] {
               : 'sudo apt-get install bubblewrap',
           },
   );
+  const cg = sandbox.cgroup.controllers;
+  const perController = `pids ${cg.pids}, memory ${cg.memory}, cpu ${cg.cpu}`;
   checks.push(
     sandbox.cgroup.ok
-      ? { name: 'cgroup', ok: true, detail: sandbox.cgroup.detail }
+      ? { name: 'cgroup', ok: true, detail: `used: ${sandbox.cgroup.detail}; ${perController}` }
       : {
           name: 'cgroup',
           ok: false,
           warning: true,
-          detail: `${sandbox.cgroup.detail}; per-machine process limit is RLIMIT_NPROC, memory is bounded by mem= and the RAM tmpfs, CPU by UML's single CPU`,
-          fix: 'a systemd user session with delegation (systemd-run --user -p Delegate=yes) would allow cgroup limits',
+          detail: `unavailable: ${sandbox.cgroup.detail}; ${perController}`,
+          fix: 'run umlkit in a cgroup v2 subtree delegated to your user (systemd-run --user -p Delegate=yes --scope …) with pids and memory available',
         },
   );
   const ram = chooseGuestRamDir(

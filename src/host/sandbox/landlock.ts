@@ -41,6 +41,7 @@ export interface LandlockLaunchInput {
   readonly readWrite: readonly string[];
   readonly seccompFd: number;
   readonly limits: SandboxLimits;
+  readonly cgroup?: string;
 }
 
 export function landlockLaunch(input: LandlockLaunchInput): {
@@ -64,6 +65,7 @@ export function landlockLaunch(input: LandlockLaunchInput): {
     ],
     seccompFd: input.seccompFd,
     limits: { ...input.limits, nproc },
+    ...(input.cgroup ? { cgroup: input.cgroup } : {}),
   });
   return { args, ramDir, nproc };
 }

@@ -2,10 +2,13 @@
 // machine's files, its seccomp program, and a report of every layer for `inspect`. Refuses, rather
 // than silently running weaker, when the host cannot build the sandbox and `--no-sandbox` was not given.
 import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { UmlError } from '../../core/errors.ts';
 import type { SandboxRecord } from '../../core/machine-status.ts';
+import { machineCgroupLimits } from '../../core/sandbox/cgroup.ts';
 import { fsizeLimit, ramTmpfsBytes, type SandboxLimits, sandboxArgv } from '../../core/sandbox-argv.ts';
 import type { KernelLauncher } from '../kernel-process.ts';
+import { type CgroupSupport, createMachineCgroup, NO_CGROUP_CONTROLLERS, removeWhenEmpty } from './cgroup.ts';
 import { landlockAbi, landlockLaunch } from './landlock.ts';
 import { sharedLibraries } from './libraries.ts';
 import { JAIL_PATH, probeSandbox } from './probe.ts';
@@ -13,7 +16,7 @@ import { closeFd, openSeccompProgram, seccompDefault } from './seccomp.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Processes per machine when no cgroup bounds them (UML: one host process per guest address space). */
+/** Processes per machine (UML: one host process per guest address space); a cgroup adds pids.max above it. */
 export const DEFAULT_PIDS_LIMIT = 512;
 export const DEFAULT_NOFILE_LIMIT = 256;
 /** The kernel's TMPDIR inside the sandbox: a private tmpfs that allows exec, sized for guest RAM. */
@@ -64,7 +67,7 @@ export function noSandboxReport(): SandboxReport {
 export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
   const support = probeSandbox(input.env);
   if ((!support.bwrap || !support.namespaces.ok) && landlockAbi(input.env) > 0) {
-    return landlockFallback(input, support.namespaces.detail, support.cgroup.detail);
+    return landlockFallback(input, support.namespaces.detail, support.cgroup);
   }
   if (!support.bwrap || !support.namespaces.ok) {
     throw new UmlError('SANDBOX_UNAVAILABLE', `cannot sandbox the machine: ${support.namespaces.detail}`, {
@@ -74,6 +77,7 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
     });
   }
   const { limits, env, onOther, fd, kernelFiles } = launchParts(input);
+  const cgroup = machineCgroup(support.cgroup, input, limits.nproc);
   env.TMPDIR = SANDBOX_RAM_DIR;
   const ramBytes = ramTmpfsBytes(input.memoryBytes);
   const args = sandboxArgv({
@@ -96,9 +100,10 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
   return {
     launcher: {
       // The jail helper runs first outside too, only to set no_new_privs on bwrap itself: then no
-      // process of the machine, the launcher included, can gain privileges through exec.
+      // process of the machine, the launcher included, can gain privileges through exec. It also joins
+      // the machine's cgroup before it execs bwrap, so bwrap and every kernel process are born in it.
       command: JAIL_PATH,
-      args: ['--', ...args],
+      args: [...(cgroup.dir ? [`--cgroup=${cgroup.dir}`] : []), '--', ...args],
       env: { PATH: '/usr/bin:/bin' },
       extraFds: [fd],
     },
@@ -109,7 +114,7 @@ export function prepareSandboxedLaunch(input: SandboxInput): PreparedLaunch {
         seccomp: `allow-list for UML's host calls; others ${onOther === 'kill' ? 'kill the process' : 'are logged'}`,
         noNewPrivs: 'on; all capabilities dropped',
         rlimits: `core ${limits.core}, nofile ${limits.nofile}, nproc ${limits.nproc} (per machine), fsize ${limits.fsize}`,
-        cgroup: `unavailable: ${support.cgroup.detail}`,
+        ...cgroup.layers,
         guest: GUEST_LOCKS,
       },
       limits: { ...limits, ramTmpfsBytes: ramBytes },
@@ -164,8 +169,9 @@ export function prepareLaunch(sandbox: boolean, input: SandboxInput): PreparedLa
 }
 
 /** Landlock + seccomp + rlimits, no namespaces: what remains where bwrap cannot run. */
-function landlockFallback(input: SandboxInput, why: string, cgroup: string): PreparedLaunch {
+function landlockFallback(input: SandboxInput, why: string, support: CgroupSupport): PreparedLaunch {
   const { limits, env, onOther, fd, kernelFiles } = launchParts(input);
+  const cgroup = machineCgroup(support, input, limits.nproc);
   const launch = landlockLaunch({
     kernelPath: input.kernelPath,
     kernelArgv: input.kernelArgv,
@@ -174,6 +180,7 @@ function landlockFallback(input: SandboxInput, why: string, cgroup: string): Pre
     readWrite: input.readWrite,
     seccompFd: SECCOMP_FD,
     limits,
+    ...(cgroup.dir ? { cgroup: cgroup.dir } : {}),
   });
   env.TMPDIR = launch.ramDir;
   const [command, ...args] = launch.args;
@@ -186,11 +193,47 @@ function landlockFallback(input: SandboxInput, why: string, cgroup: string): Pre
         seccomp: `allow-list for UML's host calls; others ${onOther === 'kill' ? 'kill the process' : 'are logged'}`,
         noNewPrivs: 'on',
         rlimits: `core ${limits.core}, nofile ${limits.nofile}, nproc ${launch.nproc} (per user: ${limits.nproc} above the user's processes at start), fsize ${limits.fsize}`,
-        cgroup: `unavailable: ${cgroup}`,
+        ...cgroup.layers,
         guest: GUEST_LOCKS,
       },
       limits: { ...limits, nproc: launch.nproc, ramTmpfsBytes: 0 },
     },
     release: () => closeFd(fd),
+  };
+}
+
+/**
+ * The machine's own cgroup where one is delegated (pids.max, memory.max; removed once its processes
+ * are gone), and the report lines: `cgroup` plus one per controller, used or why not.
+ */
+function machineCgroup(
+  support: CgroupSupport,
+  input: SandboxInput,
+  nproc: number,
+): { dir?: string; layers: Record<string, string> } {
+  const lines = (summary: string, c: CgroupSupport['controllers']): Record<string, string> => ({
+    cgroup: summary,
+    'cgroup.pids': c.pids,
+    'cgroup.memory': c.memory,
+    'cgroup.cpu': c.cpu,
+  });
+  if (!support.ok || !support.group)
+    return { layers: lines(`unavailable: ${support.detail}`, support.controllers) };
+  const limits = machineCgroupLimits({ memoryBytes: input.memoryBytes, nproc });
+  const made = createMachineCgroup(support.group, basename(input.runDir), limits);
+  if ('error' in made) {
+    const why = `cannot create the machine's cgroup: ${made.error}`;
+    return {
+      layers: lines(`unavailable: ${why}`, NO_CGROUP_CONTROLLERS),
+    };
+  }
+  removeWhenEmpty(made.dir);
+  return {
+    dir: made.dir,
+    layers: lines(`used: ${made.dir}`, {
+      pids: `used (pids.max ${limits['pids.max']})`,
+      memory: `used (memory.max ${limits['memory.max']}: guest RAM + 256 MiB)`,
+      cpu: support.controllers.cpu,
+    }),
   };
 }

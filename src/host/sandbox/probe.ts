@@ -1,10 +1,11 @@
 // Which sandbox layers this host offers, probed once per process: bubblewrap with user namespaces (the
-// default), seccomp (bwrap loads our program), and a delegated cgroup (reported, used where present).
+// default), seccomp (bwrap loads our program), and a delegated cgroup v2 (src/host/sandbox/cgroup.ts).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NATIVE_DIR } from '../kernel-env.ts';
 import { findOnPath } from '../tool.ts';
+import { type CgroupSupport, probeCgroup } from './cgroup.ts';
 
 export const JAIL_PATH = join(NATIVE_DIR, 'umlkit-jail');
 
@@ -17,7 +18,7 @@ export interface SandboxSupport {
   readonly bwrap: string | undefined;
   /** bwrap could build user, mount, pid, ipc, uts and net namespaces here. */
   readonly namespaces: LayerStatus;
-  readonly cgroup: LayerStatus;
+  readonly cgroup: CgroupSupport;
 }
 
 const cache = new Map<string, SandboxSupport>();
@@ -26,11 +27,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** `UMLKIT_BWRAP` names another bwrap (or a missing one, to see the refusal); else bwrap on PATH. */
 export function probeSandbox(env: Env): SandboxSupport {
   const bwrap = env.UMLKIT_BWRAP ?? findOnPath('bwrap', env.PATH);
-  const key = bwrap ?? '';
+  const key = `${bwrap ?? ''}\0${env.UMLKIT_CGROUP_ROOT ?? ''}`;
   const known = cache.get(key);
   if (known) return known;
   const found = bwrap && existsSync(bwrap) ? bwrap : undefined;
-  const support = { bwrap: found, namespaces: probeNamespaces(found), cgroup: probeCgroup() };
+  const support = { bwrap: found, namespaces: probeNamespaces(found), cgroup: probeCgroup(env) };
   cache.set(key, support);
   return support;
 }
@@ -60,37 +61,4 @@ function probeNamespaces(bwrap: string | undefined): LayerStatus {
   }
   const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0];
   return { ok: false, detail: `bwrap cannot create namespaces here: ${why}` };
-}
-
-/** A cgroup v2 directory of ours that we may write, with the controllers the limits need. */
-function probeCgroup(): LayerStatus {
-  const wanted = ['memory', 'pids', 'cpu'];
-  let own = '';
-  try {
-    own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '';
-  } catch {}
-  for (const mount of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-    const controllersFile = join(mount, 'cgroup.controllers');
-    if (!existsSync(controllersFile)) continue;
-    const dir = join(mount, own);
-    let controllers: string[] = [];
-    try {
-      controllers = readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-    } catch {}
-    const missing = wanted.filter((c) => !controllers.includes(c));
-    if (missing.length > 0) {
-      return {
-        ok: false,
-        detail: `cgroup v2 at ${mount} offers ${controllers.join(' ') || 'no controllers'}; missing ${missing.join(', ')}`,
-      };
-    }
-    try {
-      accessSync(dir, constants.W_OK);
-    } catch {
-      return { ok: false, detail: `cgroup ${dir} is not delegated to this user` };
-    }
-    // Delegated, but umlkit does not create per-machine cgroups yet: say so rather than imply limits.
-    return { ok: false, detail: `cgroup ${dir} is delegated, but umlkit does not use cgroups yet` };
-  }
-  return { ok: false, detail: 'no cgroup v2 hierarchy (cgroup v1 only)' };
 }
