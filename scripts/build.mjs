@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds everything `npm ci` needs: the TypeScript (dist/), the static guest agent, its initramfs and the
-// XSAVE ptrace shim, the datagram-socket addon and the file-copy addon.
+// XSAVE ptrace shim, the datagram-socket addon, the file-copy addon and the switch's fast-path addon.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -61,6 +61,11 @@ export const NATIVE = [
     ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node'],
   ],
   ['umlkit-jail', 'native/jail/jail.c', ['-static', '-O2', '-s', '-Wall']],
+  [
+    'switchpath.node',
+    'native/switchpath/switchpath.c',
+    ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-pthread', '-I/usr/include/node'],
+  ],
 ];
 for (const [name, source, args] of NATIVE) buildNative(name, join(root, source), args);
 

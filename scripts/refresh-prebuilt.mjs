@@ -8,7 +8,14 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'native', 'prebuilt');
 mkdirSync(dir, { recursive: true });
-for (const name of ['umlkit-agent', 'fpfix.so', 'udg.node', 'fileio.node', 'umlkit-jail']) {
+for (const name of [
+  'umlkit-agent',
+  'fpfix.so',
+  'udg.node',
+  'fileio.node',
+  'umlkit-jail',
+  'switchpath.node',
+]) {
   copyFileSync(join(root, 'dist', 'native', name), join(dir, name));
   writeFileSync(join(dir, `${name}.sha256`), readFileSync(join(root, 'dist', 'native', `${name}.sha256`)));
 }

@@ -152,7 +152,11 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
     return sel;
   };
 
-  const status = (): Record<string, unknown> => ({
+  const status = (): Record<string, unknown> => {
+    engine.sync(); // what the fast path forwarded since the last look
+    return statusNow();
+  };
+  const statusNow = (): Record<string, unknown> => ({
     name,
     subnet: spec.subnet,
     udpPort: engine.udpPort,
@@ -208,7 +212,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
         for (const p of sel) {
           const live = engine.ports.get(p.id);
           if (!live) continue;
-          live.impairment = parseImpairment(req.spec, live.impairment);
+          engine.setImpairment(p.id, parseImpairment(req.spec, live.impairment));
           Object.assign(p, { impairment: live.impairment });
         }
         save();
@@ -232,8 +236,8 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
             if (socket.writableLength < 4 << 20) socket.write(rec);
           },
         };
-        engine.taps.add(tap);
-        socket.on('close', () => engine.taps.delete(tap));
+        engine.addTap(tap);
+        socket.on('close', () => engine.removeTap(tap));
         socket.on('data', () => {});
         return;
       }

@@ -15,6 +15,8 @@ it.each([
   ['fpfix.so', 'native/fpfix/fpfix.c'],
   ['udg.node', 'native/udg/udg.c'],
   ['fileio.node', 'native/fileio/fileio.c'],
+  ['umlkit-jail', 'native/jail/jail.c'],
+  ['switchpath.node', 'native/switchpath/switchpath.c'],
 ])(
   'native/prebuilt/%s is built from the current %s (else run `npm run build && node scripts/refresh-prebuilt.mjs`)',
   (name, source) => {

@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NO_IMPAIRMENT } from '../../src/core/net/impairment.ts';
 import { encodeL2tp } from '../../src/core/net/l2tpv3.ts';
-import { SwitchEngine } from '../../src/host/net/switch-engine.ts';
+import { type EngineOptions, SwitchEngine } from '../../src/host/net/switch-engine.ts';
 
 interface FakeKernel {
   readonly socket: Socket;
@@ -42,8 +42,11 @@ async function until(check: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-async function setup(n: number): Promise<{ engine: SwitchEngine; k: FakeKernel[] }> {
-  const engine = await SwitchEngine.open(0);
+async function setupWith(
+  n: number,
+  options: EngineOptions = {},
+): Promise<{ engine: SwitchEngine; k: FakeKernel[] }> {
+  const engine = await SwitchEngine.open(0, options);
   open.push(engine);
   const k: FakeKernel[] = [];
   for (let i = 0; i < n; i++) {
@@ -57,7 +60,11 @@ async function setup(n: number): Promise<{ engine: SwitchEngine; k: FakeKernel[]
 const send = (from: FakeKernel, engine: SwitchEngine, f: Buffer, session = from.session): void =>
   from.socket.send(encodeL2tp(session, f), engine.udpPort, '127.0.0.1');
 
-describe('switch engine over batched loopback UDP', () => {
+describe.each([
+  ['with the native fast path', true],
+  ['all in TypeScript', false],
+])('switch engine over batched loopback UDP, %s', (_mode, fastPath) => {
+  const setup = (n: number) => setupWith(n, { fastPath });
   it('floods a broadcast to every other port with each port’s own session, then forwards learnt unicast', async () => {
     const { engine, k } = await setup(3);
     const [a, b, c] = k as [FakeKernel, FakeKernel, FakeKernel];
@@ -94,6 +101,14 @@ describe('switch engine over batched loopback UDP', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(a.received.map((p) => p.toString()).some((t) => t.includes('forged'))).toBe(false);
     expect(engine.socket.sendDrops).toBe(0);
+    engine.sync();
+    expect(engine.fastPath).toBe(fastPath);
+    // Only the frames before a's MAC was learnt (and that reached the engine meanwhile) take the slow path.
+    if (fastPath) expect(engine.stats.fastFrames).toBeGreaterThan(4000);
+    else expect(engine.stats.fastFrames).toBe(0);
+    expect(engine.stats.frames).toBe(5001);
+    expect(engine.ports.get(0)?.rxFrames).toBe(5000);
+    expect(engine.ports.get(1)?.txFrames).toBe(5000);
   });
 
   it('keeps delayed frames intact although the batch buffer is reused, and drops all at 100% loss', async () => {
@@ -103,7 +118,11 @@ describe('switch engine over batched loopback UDP', () => {
     await until(() => a.received.length === 1);
     const port = engine.ports.get(1);
     if (!port) throw new Error('no port');
-    port.impairment = { ...NO_IMPAIRMENT, delayMs: 30 };
+    engine.setImpairment(port.id, { ...NO_IMPAIRMENT, delayMs: 30 });
+    // a's MAC learnt before the test frames, so they would all be fast-path candidates.
+    send(a, engine, frame(BROADCAST, mac(1), 'learn a'));
+    await until(() => b.received.length === 1);
+    b.received.length = 0;
     const t0 = Date.now();
     for (let i = 0; i < 100; i++) send(a, engine, frame(mac(2), mac(1), `late ${i}`));
     await until(() => b.received.length === 100);
@@ -111,11 +130,72 @@ describe('switch engine over batched loopback UDP', () => {
     expect(b.received.map((p) => p.subarray(22).toString().replace(/\.+$/, ''))).toEqual(
       Array.from({ length: 100 }, (_, i) => `late ${i}`),
     );
-    port.impairment = { ...NO_IMPAIRMENT, loss: 1 };
+    engine.setImpairment(port.id, { ...NO_IMPAIRMENT, loss: 1 });
     b.received.length = 0;
     for (let i = 0; i < 50; i++) send(a, engine, frame(mac(2), mac(1), `lost ${i}`));
     await new Promise((r) => setTimeout(r, 100));
     expect(b.received).toEqual([]);
     expect(engine.stats.dropped).toBe(50);
+    engine.sync();
+    expect(engine.stats.fastFrames).toBe(0); // an impaired port's frames all go through the engine
+  });
+});
+
+describe('the native fast path', () => {
+  const learnt = async (n: number, options: EngineOptions = {}) => {
+    const s = await setupWith(n, options);
+    for (const [i, fk] of s.k.entries()) send(fk, s.engine, frame(BROADCAST, mac(i + 1), 'hello'));
+    await until(() => s.k.every((fk) => fk.received.length === n - 1));
+    for (const fk of s.k) fk.received.length = 0;
+    return s;
+  };
+
+  it('stands aside while a capture runs: the tap sees every frame', async () => {
+    const { engine, k } = await learnt(2);
+    const [a, b] = k as [FakeKernel, FakeKernel];
+    const records: Uint8Array[] = [];
+    const tap = { write: (r: Uint8Array) => records.push(r) };
+    engine.addTap(tap);
+    for (let i = 0; i < 100; i++) send(a, engine, frame(mac(2), mac(1), `seen ${i}`));
+    await until(() => b.received.length === 100);
+    expect(records.length).toBe(100);
+    engine.sync();
+    expect(engine.stats.fastFrames).toBe(0);
+    engine.removeTap(tap);
+    for (let i = 0; i < 100; i++) send(a, engine, frame(mac(2), mac(1), `fast ${i}`));
+    await until(() => b.received.length === 200);
+    expect(records.length).toBe(100);
+    engine.sync();
+    expect(engine.stats.fastFrames).toBe(100);
+  });
+
+  it('forgets a removed port at once: frames for its MAC are flooded to the others, none reach it', async () => {
+    const { engine, k } = await learnt(3);
+    const [a, b, c] = k as [FakeKernel, FakeKernel, FakeKernel];
+    send(a, engine, frame(mac(2), mac(1), 'to b'));
+    await until(() => b.received.length === 1);
+    engine.removePort(1);
+    send(a, engine, frame(mac(2), mac(1), 'b is gone'));
+    await until(() => c.received.length === 1); // unknown again: flooded
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.received.length).toBe(1);
+    expect(engine.macEntries().map((e) => e.port)).not.toContain(1);
+  });
+
+  it('keeps MACs it forwards from alive in the aging table, and ages out the silent ones', async () => {
+    const { engine, k } = await learnt(3, { agingMs: 400 });
+    const [a, b] = k as [FakeKernel, FakeKernel, FakeKernel];
+    const end = Date.now() + 700;
+    while (Date.now() < end) {
+      send(a, engine, frame(mac(2), mac(1), 'keepalive'));
+      await new Promise((r) => setTimeout(r, 20));
+      engine.sync();
+    }
+    await until(() => b.received.length > 10);
+    engine.sync();
+    expect(engine.stats.fastFrames).toBeGreaterThan(10);
+    const macs = engine.macEntries().map((e) => e.mac);
+    expect(macs).toContain('02:00:00:00:00:01'); // a: refreshed by the frames the thread forwarded
+    expect(macs).not.toContain('02:00:00:00:00:03'); // c: silent since it was learnt
   });
 });

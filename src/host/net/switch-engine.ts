@@ -2,6 +2,9 @@
 // demultiplexed by session id (and checked against the port's own UDP source), with per-port
 // impairments and capture taps. Frames arrive and leave in batches (udp-batch.ts); a received packet is
 // a view into the batch's buffer, so anything kept past the batch (an impairment's delay) is copied.
+// Known unicast between unimpaired ports, while no capture runs, is forwarded by a native thread
+// (unicast-fast-path.ts) that this engine programs: every table change here is copied there, and what
+// the thread forwarded comes back as counters and MACs seen (for aging).
 import { ETH_HEADER, MAX_FRAME } from '../../core/net/ethernet.ts';
 import {
   type Impairment,
@@ -16,12 +19,17 @@ import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
 import { LoopbackUdpBatch } from './udp-batch.ts';
+import { UnicastFastPath } from './unicast-fast-path.ts';
+
+/** How often the fast path's counters and refreshed MACs are collected (and old MACs aged out). */
+const FAST_PATH_SYNC_MS = 5000;
 
 export interface EnginePort {
   readonly id: number;
   readonly session: number;
   readonly guestPort: number;
-  impairment: Impairment;
+  /** Changed through SwitchEngine.setImpairment (the fast path must follow). */
+  readonly impairment: Impairment;
   readonly inQueue: LinkQueue;
   readonly outQueue: LinkQueue;
   rxFrames: number;
@@ -37,29 +45,105 @@ export interface CaptureTap {
 
 export interface EngineStats {
   frames: number;
+  /** Of those, forwarded by the native fast path. */
+  fastFrames: number;
   bytes: number;
   flooded: number;
   dropped: number;
+}
+
+export interface EngineOptions {
+  /** false: every frame through TypeScript (UMLKIT_SWITCH_FAST_PATH=off does the same for the daemon). */
+  readonly fastPath?: boolean;
+  /** Forwarding-table aging (default 300 s). */
+  readonly agingMs?: number;
 }
 
 export class SwitchEngine {
   readonly ports = new Map<number, EnginePort>();
   readonly #bySession = new Map<number, EnginePort>();
   /** Keyed by the MAC as a 48-bit number: no string per frame on the hot path. */
-  readonly table = new MacTable<number, number>({ now: () => Date.now() });
-  readonly taps = new Set<CaptureTap>();
-  readonly stats: EngineStats = { frames: 0, bytes: 0, flooded: 0, dropped: 0 };
+  readonly table: MacTable<number, number>;
+  readonly #taps = new Set<CaptureTap>();
+  readonly stats: EngineStats = { frames: 0, fastFrames: 0, bytes: 0, flooded: 0, dropped: 0 };
   readonly udpPort: number;
+  readonly #fast: UnicastFastPath | undefined;
+  readonly #syncTimer: NodeJS.Timeout | undefined;
 
-  private constructor(readonly socket: LoopbackUdpBatch) {
+  private constructor(
+    readonly socket: LoopbackUdpBatch,
+    options: EngineOptions,
+  ) {
     this.udpPort = socket.port;
-    socket.onDatagram((packet, fromPort) => this.#receive(packet, fromPort));
+    this.#fast = options.fastPath === false ? undefined : UnicastFastPath.start(socket.fd);
+    const fast = this.#fast;
+    this.table = new MacTable<number, number>({
+      now: () => Date.now(),
+      ...(options.agingMs !== undefined ? { agingMs: options.agingMs } : {}),
+      ...(fast ? { onForget: (mac: number) => fast.deleteMac(mac) } : {}),
+    });
+    socket.onDatagram((packet, fromPort) => this.#receive(packet, fromPort), fast?.source);
+    if (fast) {
+      this.#syncTimer = setInterval(() => this.sync(), FAST_PATH_SYNC_MS);
+      this.#syncTimer.unref();
+    }
+  }
+
+  /** Whether frames may bypass this engine (known unicast is forwarded natively). */
+  get fastPath(): boolean {
+    return this.#fast !== undefined;
+  }
+
+  get taps(): ReadonlySet<CaptureTap> {
+    return this.#taps;
+  }
+
+  /** A capture sees every frame, so while one runs nothing takes the fast path. */
+  addTap(tap: CaptureTap): void {
+    this.#taps.add(tap);
+    this.#fast?.setAllSlow(true);
+  }
+
+  removeTap(tap: CaptureTap): void {
+    this.#taps.delete(tap);
+    if (this.#taps.size === 0) this.#fast?.setAllSlow(false);
+  }
+
+  setImpairment(id: number, impairment: Impairment): void {
+    const port = this.ports.get(id);
+    if (!port) return;
+    (port as { impairment: Impairment }).impairment = impairment;
+    this.#fast?.setPort(port.session, port.guestPort, !isImpaired(impairment));
+  }
+
+  /**
+   * Folds in what the fast path moved since the last call (counters, MACs it forwarded from, which
+   * keeps them from aging out) and ages the table. Call before reading counters or the table.
+   */
+  sync(): void {
+    const fast = this.#fast;
+    if (!fast) return;
+    fast.takeCounters((c) => {
+      const port = this.#bySession.get(c.session);
+      if (!port) return;
+      port.rxFrames += c.rxFrames;
+      this.stats.frames += c.rxFrames;
+      this.stats.fastFrames += c.rxFrames;
+      this.stats.bytes += c.rxBytes;
+      // The destination's session is not in the record: its counter came back under its own session.
+      port.txFrames += c.txFrames;
+    });
+    fast.takeSeen((mac, session) => {
+      const port = this.#bySession.get(session);
+      if (port) this.table.learn(mac, port.id);
+    });
+    this.table.sweep();
   }
 
   /** Binds 127.0.0.1 only: the port must not be reachable from other hosts. */
-  static async open(udpPort: number): Promise<SwitchEngine> {
+  static async open(udpPort: number, options: EngineOptions = {}): Promise<SwitchEngine> {
     // A kernel that is gone makes sends fail with ECONNREFUSED on loopback: the batch drops that frame.
-    return new SwitchEngine(LoopbackUdpBatch.open(udpPort));
+    return new SwitchEngine(LoopbackUdpBatch.open(udpPort), options);
   }
 
   addPort(p: { id: number; session: number; guestPort: number; impairment?: Impairment }): EnginePort {
@@ -76,18 +160,25 @@ export class SwitchEngine {
     };
     this.ports.set(p.id, port);
     this.#bySession.set(p.session, port);
+    this.#fast?.setPort(port.session, port.guestPort, !isImpaired(port.impairment));
     return port;
   }
 
   removePort(id: number): void {
     const port = this.ports.get(id);
     if (!port) return;
+    this.sync(); // its last counters
     this.ports.delete(id);
     this.#bySession.delete(port.session);
     this.table.forgetPort(id);
+    this.#fast?.removePort(port.session);
   }
 
   close(): void {
+    if (this.#syncTimer) clearInterval(this.#syncTimer);
+    // The thread reads the socket: stop it before the fd can be closed (and its number reused).
+    this.socket.stopReading();
+    this.#fast?.stop();
     this.socket.close();
   }
 
@@ -118,10 +209,12 @@ export class SwitchEngine {
     // Destination at bytes 8..13 of the packet, source at 14..19; the group bit is the first octet's bit 0.
     const flood = ((packet[L2TP_HEADER] as number) & 1) === 1;
     // A source with the group bit set is forged or broken: never learn it.
-    if (((packet[L2TP_HEADER + 6] as number) & 1) === 0)
-      this.table.learn(packet.readUIntBE(L2TP_HEADER + 6, 6), src.id);
+    if (((packet[L2TP_HEADER + 6] as number) & 1) === 0) {
+      const mac = packet.readUIntBE(L2TP_HEADER + 6, 6);
+      if (this.table.learn(mac, src.id)) this.#fast?.setMac(mac, src.session);
+    }
     const dstId = flood ? undefined : this.table.lookup(packet.readUIntBE(L2TP_HEADER, 6));
-    if (this.taps.size > 0) this.#capture(packet.subarray(L2TP_HEADER), src.id, dstId);
+    if (this.#taps.size > 0) this.#capture(packet.subarray(L2TP_HEADER), src.id, dstId);
     if (dstId !== undefined) {
       if (dstId === src.id) return; // the destination is on the port it came from
       const dst = this.ports.get(dstId);
@@ -140,6 +233,7 @@ export class SwitchEngine {
 
   /** The forwarding table for people: MACs as text. */
   macEntries(): { mac: string; port: number; ageMs: number }[] {
+    this.sync();
     const b = Buffer.alloc(6);
     return this.table.entries().map((e) => {
       b.writeUIntBE(e.mac, 0, 6);
@@ -176,7 +270,7 @@ export class SwitchEngine {
 
   #capture(frame: Buffer, srcId: number, dstId: number | undefined): void {
     const record = pcapRecord(performance.timeOrigin + performance.now(), frame);
-    for (const tap of this.taps) {
+    for (const tap of this.#taps) {
       if (tap.portId === undefined || tap.portId === srcId || dstId === undefined || dstId === tap.portId)
         tap.write(record);
     }

@@ -11,6 +11,18 @@ const BATCHES_PER_TURN = 16;
 
 export type DatagramHandler = (packet: Buffer, fromPort: number) => void;
 
+/**
+ * Where received datagrams come from: the socket itself, or the switch's fast-path thread, which owns
+ * the socket and hands over the frames it does not forward (unicast-fast-path.ts). `read` fills slots of
+ * `buf` as recvBatch does; `watchFd` is readable while there is something to read.
+ */
+export interface DatagramSource {
+  readonly watchFd: number;
+  read(buf: Buffer, slotBytes: number, meta: Int32Array): number;
+  /** Everything read so far has been handled and its sends flushed. */
+  settle?(): void;
+}
+
 export class LoopbackUdpBatch {
   readonly fd: number;
   readonly #addon: DatagramAddon;
@@ -19,6 +31,7 @@ export class LoopbackUdpBatch {
   readonly #tx: Uint8Array[] = [];
   readonly #txPorts = new Int32Array(BATCH * 4);
   #closed = false;
+  #watchFd: number | undefined;
   /** Datagrams the kernel did not take (a full buffer, a peer that is gone). */
   sendDrops = 0;
 
@@ -41,10 +54,12 @@ export class LoopbackUdpBatch {
    * Calls `handler` for every datagram that arrives. The packet is a view into a receive buffer that the
    * next batch overwrites: `queue` it (sent before that happens) or copy it to keep it longer.
    */
-  onDatagram(handler: DatagramHandler): void {
-    this.#addon.watch(this.fd, () => {
+  onDatagram(handler: DatagramHandler, source: DatagramSource = this.#ownSource()): void {
+    this.stopReading();
+    this.#watchFd = source.watchFd;
+    this.#addon.watch(source.watchFd, () => {
       for (let turn = 0; turn < BATCHES_PER_TURN && !this.#closed; turn++) {
-        const n = this.#addon.recvBatch(this.fd, this.#rx, UDP_SLOT_BYTES, this.#meta);
+        const n = source.read(this.#rx, UDP_SLOT_BYTES, this.#meta);
         for (let i = 0; i < n; i++) {
           const length = this.#meta[2 * i] as number;
           if (length < 0) continue; // larger than any frame a port may send: dropped
@@ -52,9 +67,20 @@ export class LoopbackUdpBatch {
           handler(this.#rx.subarray(at, at + length), this.#meta[2 * i + 1] as number);
         }
         this.flush();
+        source.settle?.();
         if (n < BATCH) break;
       }
     });
+  }
+
+  #ownSource(): DatagramSource {
+    return { watchFd: this.fd, read: (buf, slot, meta) => this.#addon.recvBatch(this.fd, buf, slot, meta) };
+  }
+
+  /** No more handler calls (before a fast-path thread that feeds them stops and closes its fd). */
+  stopReading(): void {
+    if (this.#watchFd !== undefined) this.#addon.unwatch(this.#watchFd);
+    this.#watchFd = undefined;
   }
 
   /** Send with the current batch (at the latest when the batch's handlers are done). */
@@ -84,6 +110,7 @@ export class LoopbackUdpBatch {
     if (this.#closed) return;
     this.#closed = true;
     this.#tx.length = 0;
+    this.stopReading();
     this.#addon.close(this.fd);
   }
 }

@@ -1,0 +1,132 @@
+// The switch's unicast fast path (native/switchpath/switchpath.c): a native thread owns the switch's
+// UDP socket and forwards frames whose way the switch engine already knows (both MACs learned, both
+// ports unimpaired, no capture). Everything else reaches the engine through `source`, unchanged, so
+// learning, flooding, aging, impairments and capture stay decided in TypeScript. The engine programs the
+// thread's tables and collects what it forwarded (counters, MACs seen) when it needs them.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { DatagramSource } from './udp-batch.ts';
+
+type Handle = object & { readonly __fastPath: unique symbol };
+
+interface SwitchPathAddon {
+  start(fd: number): Handle;
+  stop(h: Handle): void;
+  notifyFd(h: Handle): number;
+  setPort(h: Handle, session: number, udpPort: number, fast: boolean): boolean;
+  removePort(h: Handle, session: number): void;
+  setMac(h: Handle, mac: number, session: number): void;
+  deleteMac(h: Handle, mac: number): void;
+  setAllSlow(h: Handle, on: boolean): void;
+  drain(h: Handle, buf: Buffer, slotBytes: number, meta: Int32Array): number;
+  settle(h: Handle): void;
+  takeSeen(h: Handle, out: Float64Array): number;
+  takeCounters(h: Handle, out: Float64Array): number;
+}
+
+let addon: SwitchPathAddon | null | undefined;
+
+/** The addon, or null when it is not built or UMLKIT_SWITCH_FAST_PATH=off (then the engine reads the socket itself). */
+function switchPathAddon(): SwitchPathAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env.UMLKIT_SWITCH_FAST_PATH === 'off') return addon;
+  // dist/host/net/… → dist/native; src/host/net/… (tests, tsx) → dist/native too.
+  const file = ['../../native/switchpath.node', '../../../dist/native/switchpath.node']
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((p) => existsSync(p));
+  if (file) addon = createRequire(import.meta.url)(file) as SwitchPathAddon;
+  return addon;
+}
+
+export interface FastCounters {
+  readonly session: number;
+  readonly rxFrames: number;
+  readonly rxBytes: number;
+  readonly txFrames: number;
+}
+
+const MAX_SEEN = 4096;
+const MAX_PORT_COUNTERS = 256;
+
+export class UnicastFastPath {
+  readonly #addon: SwitchPathAddon;
+  readonly #handle: Handle;
+  readonly #seen = new Float64Array(2 * MAX_SEEN);
+  readonly #counters = new Float64Array(4 * MAX_PORT_COUNTERS);
+  #stopped = false;
+  /** What the engine reads instead of the socket: the frames the thread left to it. */
+  readonly source: DatagramSource;
+
+  private constructor(a: SwitchPathAddon, fd: number) {
+    this.#addon = a;
+    this.#handle = a.start(fd);
+    const h = this.#handle;
+    this.source = {
+      watchFd: a.notifyFd(h),
+      read: (buf, slot, meta) => a.drain(h, buf, slot, meta),
+      settle: () => a.settle(h),
+    };
+  }
+
+  /** Starts the thread on `fd` (which the caller keeps owning), or undefined without the addon. */
+  static start(fd: number): UnicastFastPath | undefined {
+    const a = switchPathAddon();
+    return a ? new UnicastFastPath(a, fd) : undefined;
+  }
+
+  /** `fast`: frames from and to this port may bypass the engine (it has no impairment). */
+  setPort(session: number, udpPort: number, fast: boolean): void {
+    if (!this.#stopped) this.#addon.setPort(this.#handle, session, udpPort, fast);
+  }
+
+  removePort(session: number): void {
+    if (!this.#stopped) this.#addon.removePort(this.#handle, session);
+  }
+
+  setMac(mac: number, session: number): void {
+    if (!this.#stopped) this.#addon.setMac(this.#handle, mac, session);
+  }
+
+  deleteMac(mac: number): void {
+    if (!this.#stopped) this.#addon.deleteMac(this.#handle, mac);
+  }
+
+  /** Every frame through the engine (a capture must see them all). */
+  setAllSlow(on: boolean): void {
+    if (!this.#stopped) this.#addon.setAllSlow(this.#handle, on);
+  }
+
+  /** MACs the thread forwarded from since the last call, with the session of their port. */
+  takeSeen(each: (mac: number, session: number) => void): void {
+    if (this.#stopped) return;
+    for (;;) {
+      const n = this.#addon.takeSeen(this.#handle, this.#seen);
+      for (let i = 0; i < n; i++) each(this.#seen[2 * i] as number, this.#seen[2 * i + 1] as number);
+      if (n < MAX_SEEN) return;
+    }
+  }
+
+  /** What the thread moved since the last call, per port. */
+  takeCounters(each: (c: FastCounters) => void): void {
+    if (this.#stopped) return;
+    const c = this.#counters;
+    const n = this.#addon.takeCounters(this.#handle, c);
+    for (let i = 0; i < n; i++) {
+      each({
+        session: c[4 * i] as number,
+        rxFrames: c[4 * i + 1] as number,
+        rxBytes: c[4 * i + 2] as number,
+        txFrames: c[4 * i + 3] as number,
+      });
+    }
+  }
+
+  /** Joins the thread; the socket may be closed afterwards. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#addon.stop(this.#handle);
+  }
+}
