@@ -3,13 +3,23 @@
 // every kernel process shows seccomp, no_new_privs, no capabilities, its own namespaces, the limits and a
 // root holding only the machine's files; a fork bomb stops at the process limit.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fsizeLimit } from '../../src/core/sandbox-argv.ts';
 import { CONSOLE_LOG_CAP } from '../../src/host/kernel-process.ts';
 import { DEFAULT_NOFILE_LIMIT, DEFAULT_PIDS_LIMIT } from '../../src/host/sandbox/launcher.ts';
 import { sharedLibraries } from '../../src/host/sandbox/libraries.ts';
-import { machineViews } from '../helpers/sandbox-probe.ts';
+import { machineViews, mountPoints, visiblePaths } from '../helpers/sandbox-probe.ts';
 import {
   createSandbox,
   ensureTestUser,
@@ -123,65 +133,157 @@ describe(`as ${user ?? 'the current user'}, guest root`, () => {
 });
 
 describe('from outside', () => {
-  it('every kernel process: Seccomp 2, NoNewPrivs 1, no capabilities, own namespaces, limits, root = allow-list', async () => {
+  /**
+   * Every kernel process of machine `name`: Seccomp 2, NoNewPrivs 1, no capabilities, namespaces of its
+   * own (all but `net` when it has a NIC), the limits exactly, and a filesystem that is the bind list:
+   * the mount points are exactly the machine's files, and a walk of its root finds nothing else.
+   */
+  async function checkMachine(name: string, sharedNs: string[]): Promise<void> {
+    // A few guest processes, so the ptraced per-address-space processes are checked too.
+    await umlkit(box, ['exec', name, '--', 'sh', '-c', 'sleep 30 & sleep 30 & true']);
+    const inspect = JSON.parse((await umlkit(box, ['inspect', name, '--json'])).stdout.toString());
+    const m = inspect.machines[0];
+    const { kernel, launcher } = machineViews(join(box.runtimeDir, 'm', name));
+    expect(kernel.length).toBeGreaterThanOrEqual(5);
+    const runDir = join(box.runtimeDir, 'm', name);
+    const binds: string[] = [
+      '/usr/bin/linux.uml',
+      ...sharedLibraries('/usr/bin/linux.uml'),
+      join(REPO, 'dist/native/fpfix.so'),
+      ...sharedLibraries(join(REPO, 'dist/native/fpfix.so')),
+      join(REPO, 'dist/native/umlkit-jail'),
+      join(REPO, 'dist/native/initramfs.cpio'),
+      m.image,
+      m.overlay,
+      runDir,
+      '/proc/cpuinfo',
+      '/dev/null',
+      '/dev/random',
+      '/dev/urandom',
+    ];
+    const mounts = [...new Set(['/', '/umlkit-ram', ...binds])].sort();
+    const dirs = new Set(['/umlkit-ram', runDir]);
+    const ancestors = new Set(
+      mounts.flatMap((p) =>
+        p
+          .split('/')
+          .slice(1, -1)
+          .map((_, i, a) => `/${a.slice(0, i + 1).join('/')}`),
+      ),
+    );
+    // RLIMIT_FSIZE as the launcher computes it from the files it binds (busybox image: mem + 2 GiB).
+    const largest = Math.max(
+      ...[m.image, m.overlay, join(REPO, 'dist/native/initramfs.cpio')].map((f: string) => statSync(f).size),
+    );
+    const fsize = fsizeLimit(m.memoryBytes, largest);
+    for (const v of kernel) {
+      expect({
+        pid: v.pid,
+        exe: v.exe,
+        seccomp: v.seccomp,
+        nnp: v.noNewPrivs,
+        capEff: v.capEff,
+        capBnd: v.capBnd,
+        shared: v.sharedNamespaces,
+        mounts: mountPoints(v.pid),
+      }).toEqual({
+        pid: v.pid,
+        exe: '/usr/bin/linux.uml',
+        seccomp: 2,
+        nnp: 1,
+        capEff: '0000000000000000',
+        capBnd: '0000000000000000',
+        shared: sharedNs,
+        mounts,
+      });
+      const stray = visiblePaths(v.pid).filter(
+        (p) => !mounts.includes(p) && !ancestors.has(p) && ![...dirs].some((d) => p.startsWith(`${d}/`)),
+      );
+      expect(stray).toEqual([]);
+      expect(v.limits['Max core file size']).toBe('0');
+      expect(v.limits['Max open files']).toBe(String(DEFAULT_NOFILE_LIMIT));
+      expect(v.limits['Max processes']).toBe(String(DEFAULT_PIDS_LIMIT));
+      expect(v.limits['Max file size']).toBe(String(fsize));
+      if (user) expect(v.uid).not.toBe(0);
+    }
+    // The launcher (bwrap outside and its reaper inside): no capability, no_new_privs, no seccomp (it
+    // must mount and unshare); the guest has no way to reach it.
+    expect(launcher.length).toBe(2);
+    for (const v of launcher) expect([v.capEff, v.noNewPrivs]).toEqual(['0000000000000000', 1]);
+    expect(m.sandbox.enabled).toBe(true);
+    expect(m.sandbox.limits.fsize).toBe(fsize);
+    expect(m.sandbox.layers.namespaces).toBeDefined();
+    // This host has no delegated cgroup v2 (docs/security.md): said so, controller by controller.
+    expect(m.sandbox.layers.cgroup).toMatch(/^unavailable: /);
+    expect(m.sandbox.layers['cgroup.pids']).toMatch(/^unavailable \(RLIMIT_NPROC/);
+    expect(m.sandbox.layers['cgroup.memory']).toMatch(/^unavailable/);
+    expect(m.sandbox.layers['cgroup.cpu']).toMatch(/^not limited/);
+    expect(m.limits.pids).toBe(`rlimit nproc ${DEFAULT_PIDS_LIMIT}`);
+  }
+
+  it('every kernel process: Seccomp 2, NoNewPrivs 1, no capabilities, own namespaces, limits, root = bind list', async () => {
     const created = await umlkit(box, ['create', 'sbx', '--start']);
     expect(created.stderr).toBe('');
     try {
-      // A few guest processes, so the ptraced per-address-space processes are checked too.
-      await umlkit(box, ['exec', 'sbx', '--', 'sh', '-c', 'sleep 30 & sleep 30 & true']);
-      const { kernel, launcher } = machineViews(box.runtimeDir);
-      expect(kernel.length).toBeGreaterThanOrEqual(5);
-      const cache = box.env.UMLKIT_CACHE_DIR as string;
-      const allowed = [
-        '/usr/bin/linux.uml',
-        ...sharedLibraries('/usr/bin/linux.uml'),
-        ...sharedLibraries(join(REPO, 'dist/native/fpfix.so')),
-        REPO,
-        box.root,
-        cache,
-        '/dev/null',
-        '/proc/cpuinfo',
-        '/umlkit-ram',
-      ];
-      const top = [...new Set(allowed.map((p) => p.split('/')[1] as string))].sort();
-      for (const v of kernel) {
-        expect({
-          pid: v.pid,
-          exe: v.exe,
-          seccomp: v.seccomp,
-          nnp: v.noNewPrivs,
-          capEff: v.capEff,
-          capBnd: v.capBnd,
-          shared: v.sharedNamespaces,
-          root: v.root,
-        }).toEqual({
-          pid: v.pid,
-          exe: '/usr/bin/linux.uml',
-          seccomp: 2,
-          nnp: 1,
-          capEff: '0000000000000000',
-          capBnd: '0000000000000000',
-          shared: [],
-          root: top,
-        });
-        expect(v.limits['Max core file size']).toBe('0');
-        expect(v.limits['Max open files']).toBe(String(DEFAULT_NOFILE_LIMIT));
-        expect(v.limits['Max processes']).toBe(String(DEFAULT_PIDS_LIMIT));
-        expect(Number(v.limits['Max file size'])).toBeGreaterThan(2 * 1024 ** 3);
-        if (user) expect(v.uid).not.toBe(0);
-      }
-      // The launcher (bwrap outside and its reaper inside): no capability, no_new_privs, no seccomp (it
-      // must mount and unshare); the guest has no way to reach it.
-      expect(launcher.length).toBe(2);
-      for (const v of launcher) expect([v.capEff, v.noNewPrivs]).toEqual(['0000000000000000', 1]);
-      const inspect = JSON.parse((await umlkit(box, ['inspect', 'sbx', '--json'])).stdout.toString());
-      const m = inspect.machines[0];
-      expect(m.sandbox.enabled).toBe(true);
-      expect(m.sandbox.layers.cgroup).toMatch(/^unavailable|^cgroup/);
-      expect(m.limits.pids).toBe(`rlimit nproc ${DEFAULT_PIDS_LIMIT}`);
+      await checkMachine('sbx', []);
     } finally {
       await umlkit(box, ['rm', '-f', 'sbx']);
     }
+  });
+
+  it('a machine with a NIC keeps only the host network namespace; everything else holds', async () => {
+    expect((await umlkit(box, ['net', 'create', 'sbxnet'])).code).toBe(0);
+    try {
+      const created = await umlkit(box, ['create', 'sbxn', '--net', 'sbxnet', '--start']);
+      expect(created.stderr).toBe('');
+      await checkMachine('sbxn', ['net']);
+    } finally {
+      await umlkit(box, ['rm', '-f', 'sbxn']);
+      await umlkit(box, ['net', 'rm', 'sbxnet']);
+    }
+  });
+
+  it('with a delegated cgroup tree (UMLKIT_CGROUP_ROOT): the launcher is in the machine group from the start, which is gone after', async () => {
+    const own = join(box.root, 'cg');
+    mkdirSync(own);
+    writeFileSync(join(own, 'cgroup.controllers'), 'cpu memory pids\n');
+    writeFileSync(join(own, 'cgroup.subtree_control'), '');
+    writeFileSync(join(own, 'cgroup.procs'), '');
+    if (user) {
+      const uid = Number(execFileSync('id', ['-u', user]).toString());
+      const gid = Number(execFileSync('id', ['-g', user]).toString());
+      for (const p of ['', 'cgroup.controllers', 'cgroup.subtree_control', 'cgroup.procs']) {
+        chownSync(join(own, p), uid, gid);
+      }
+    }
+    const run = umlkit(box, ['run', '--mem', '96M', '--', 'sh', '-c', 'sleep 4'], {
+      env: { UMLKIT_CGROUP_ROOT: own },
+    });
+    const group = join(own, 'umlkit');
+    let seen: { dir: string; procs: string; launchers: number[] } | undefined;
+    for (let i = 0; i < 150 && !seen; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const names = existsSync(group) ? readdirSync(group).filter((n) => n.startsWith('run-')) : [];
+      const { launcher } = machineViews(box.runtimeDir);
+      if (names.length === 1 && launcher.length === 2) {
+        const dir = join(group, names[0] as string);
+        seen = {
+          dir,
+          procs: readFileSync(join(dir, 'cgroup.procs'), 'utf8'),
+          launchers: launcher.map((v) => v.pid),
+        };
+      }
+    }
+    const r = await run;
+    expect(r.code).toBe(0);
+    expect(seen).toBeDefined();
+    const s = seen as NonNullable<typeof seen>;
+    // The jail wrote its pid and exec'd bwrap: the outer bwrap (the launcher the kernel runs under).
+    const joined = Number(s.procs.trim());
+    expect(s.launchers).toContain(joined);
+    expect(readFileSync(join(s.dir, '..', 'cgroup.subtree_control'), 'utf8')).toBe('+pids +memory');
+    expect(existsSync(s.dir)).toBe(false);
+    expect(readdirSync(group)).toEqual(['cgroup.subtree_control']);
   });
 
   it('a guest fork bomb stops at the process limit and the host stays responsive', async () => {

@@ -1,6 +1,6 @@
 // Reads the confinement of a machine's host processes from outside, as Firecracker's jailer tests do:
 // /proc/<pid>/status, ns links, limits and the root directory each process sees.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { machineProcesses } from './umlkit-cli.ts';
 
 export interface ProcessView {
@@ -56,4 +56,39 @@ export function machineViews(runtimeDir: string): { kernel: ProcessView[]; launc
     kernel: views.filter((v) => !v.exe.endsWith('/bwrap')),
     launcher: views.filter((v) => v.exe.endsWith('/bwrap')),
   };
+}
+
+/** Mount points a process sees (its /proc/PID/mountinfo, in its own mount namespace). */
+export function mountPoints(pid: number): string[] {
+  const unoctal = (s: string): string =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => unoctal(line.split(' ')[4] as string))
+    .sort();
+}
+
+/** Every path visible under /proc/PID/root (bounded walk; entries vanishing meanwhile are skipped). */
+export function visiblePaths(pid: number, limit = 5000): string[] {
+  const root = `/proc/${pid}/root`;
+  const out: string[] = [];
+  const queue = ['/'];
+  while (queue.length > 0 && out.length < limit) {
+    const dir = queue.shift() as string;
+    let names: string[] = [];
+    try {
+      names = readdirSync(root + dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const p = dir === '/' ? `/${n}` : `${dir}/${n}`;
+      out.push(p);
+      try {
+        if (lstatSync(root + p).isDirectory()) queue.push(p);
+      } catch {}
+    }
+  }
+  return out.sort();
 }
