@@ -26,7 +26,24 @@ export async function resolveImage(
     });
   }
   const progress = createProgress(ctx.stderr, `building image ${name}`);
-  const record = await buildImage(name, paths, ctx.env, (step, f) => progress.update(step, f));
-  progress.done(`built ${record.path}`);
-  return record.path;
+  // Ctrl-C during a first-use build stops it cleanly (no staging tree or temporary image is left).
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const record = await buildImage(
+      name,
+      paths,
+      ctx.env,
+      (step, f) => progress.update(step, f),
+      false,
+      abort.signal,
+    );
+    progress.done(`built ${record.path}`);
+    return record.path;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -10,7 +10,13 @@ export function checkDiskFile(path: string, needWrite: boolean, what: 'image' | 
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(path);
-  } catch {
+  } catch (e) {
+    // A directory on the way that we may not search hides the file: that is a permission problem.
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new UmlError(unreadable, `${what} ${quote(path)} is not reachable by you (permission denied)`, {
+        hint: 'a directory on its path does not let you in: fix its permissions, or move the file',
+      });
+    }
     throw new UmlError(notFound, `${what} ${quote(path)} does not exist`, {
       hint:
         what === 'image'

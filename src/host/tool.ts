@@ -51,6 +51,8 @@ export function runTool(
     input?: Buffer;
     cwd?: string;
     onStderrLine?: (line: string) => void;
+    /** Aborting stops the program (SIGTERM); the result then carries its exit by signal. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
@@ -80,9 +82,15 @@ export function runTool(
         }),
       ),
     );
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out), stderr: err }),
-    );
+    const stop = (): void => {
+      child.kill('SIGTERM');
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
+    if (options.signal?.aborted) stop();
+    child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', stop);
+      resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out), stderr: err });
+    });
     if (options.input) child.stdin?.end(options.input);
   });
 }

@@ -1,10 +1,12 @@
 // The main flows as an unprivileged user: run, disks, the demo, and a kernel fetched into the user's cache.
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSandbox,
   ensureTestUser,
+  expectNoStack,
   machineProcesses,
   type Sandbox,
   umlkit,
@@ -60,4 +62,98 @@ describe(`as the unprivileged user ${user ?? '(current user)'}`, () => {
     });
     expect(run.stdout.toString().trim()).toBe(m?.[1]);
   }, 300_000);
+});
+
+describe(`files ${user ?? 'the current user'} may not read are refused before any boot`, () => {
+  /** A non-empty file owned by the unprivileged user (as root) or by us, with `mode`. */
+  function fileWithMode(rel: string, mode: number): string {
+    const path = join(box.root, rel);
+    writeFileSync(path, Buffer.alloc(1 << 20));
+    if (user)
+      chownSync(path, Number(execFileSync('id', ['-u', user])), Number(execFileSync('id', ['-g', user])));
+    chmodSync(path, mode);
+    return path;
+  }
+
+  beforeAll(() => {
+    fileWithMode('locked.img', 0o000);
+    fileWithMode('readonly.ext4', 0o444);
+    // A directory the user may not enter hides a disk that is readable in itself.
+    mkdirSync(join(box.root, 'shut'));
+    fileWithMode('shut/inside.ext4', 0o666);
+    chmodSync(join(box.root, 'shut'), 0o000);
+  });
+  afterAll(() => chmodSync(join(box.root, 'shut'), 0o755));
+
+  const cases: [string, string[], string, RegExp, RegExp][] = [
+    [
+      'an image with mode 000',
+      ['run', '--image', './locked.img', '--', 'true'],
+      'IMAGE_UNREADABLE',
+      /image `.*\/locked\.img` is not readable by you/,
+      /fix its permissions/,
+    ],
+    [
+      'an image with mode 000, for a named machine',
+      ['create', 'perm-m', '--image', './locked.img'],
+      'IMAGE_UNREADABLE',
+      /image `.*\/locked\.img` is not readable by you/,
+      /fix its permissions/,
+    ],
+    [
+      'a disk with mode 000',
+      ['run', '--disk', 'locked.img', '--', 'true'],
+      'DISK_UNREADABLE',
+      /disk `.*\/locked\.img` is not readable and writable by you/,
+      /attach it read-only with `:ro`/,
+    ],
+    [
+      'a read-only disk attached writable',
+      ['run', '--disk', 'readonly.ext4', '--', 'true'],
+      'DISK_UNREADABLE',
+      /disk `.*\/readonly\.ext4` is not readable and writable by you/,
+      /attach it read-only with `:ro`/,
+    ],
+    [
+      'a disk in a directory the user may not enter',
+      ['run', '--disk', 'shut/inside.ext4:ro', '--', 'true'],
+      'DISK_UNREADABLE',
+      /disk `.*\/shut\/inside\.ext4` is not reachable by you \(permission denied\)/,
+      /a directory on its path/,
+    ],
+    [
+      'disk cat of a disk with mode 000',
+      ['disk', 'cat', 'locked.img:/foo.txt'],
+      'DISK_UNREADABLE',
+      /disk `.*\/locked\.img` is not readable by you/,
+      /fix its permissions/,
+    ],
+    [
+      'disk ls of a disk the user may not reach',
+      ['disk', 'ls', 'shut/inside.ext4:/'],
+      'DISK_UNREADABLE',
+      /disk `.*\/shut\/inside\.ext4` is not reachable by you/,
+      /a directory on its path/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_what, args, code, message, hint) => {
+    let booted = false;
+    const r = await umlkit(box, args, {
+      timeoutMs: 20_000,
+      onSpawn: (child) =>
+        child.on('spawn', () => {
+          const poll = setInterval(() => {
+            if (machineProcesses(box.runtimeDir).length > 0) booted = true;
+          }, 20);
+          child.on('close', () => clearInterval(poll));
+        }),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error\\[${code}\\]: `));
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(new RegExp(`\\nhint: .*${hint.source}`));
+    expectNoStack(r.stderr);
+    expect(booted).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 // Bad input and failures get a coded one-line error with a hint, the right exit code, no stack trace
 // and nothing left behind.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -110,6 +110,10 @@ describe('failures after launch', () => {
     const r = await umlkit(box, ['run', '--timeout', '1', '--', 'sleep', '60']);
     expect(r.code).toBe(124);
     expect(r.stderr).toMatch(/^error\[RUN_TIMEOUT\]/);
+    // The console log kept in the state dir is named, and there.
+    const log = /full console log: (\S+\/logs\/run-[0-9a-f]{8}\.console\.log)/.exec(r.stderr)?.[1];
+    expect(log).toBeDefined();
+    expect(existsSync(log as string)).toBe(true);
   });
 
   it('a second writer of a disk is refused, naming the first machine', async () => {
@@ -134,8 +138,76 @@ describe('failures after launch', () => {
     const r1 = await first;
     expect(r1.code).toBe(130);
     expect(firstStderr).toMatch(/error\[INTERRUPTED\]/);
+    const log = /full console log: (\S+\.console\.log)/.exec(firstStderr)?.[1];
+    expect(log).toBeDefined();
+    expect(existsSync(log as string)).toBe(true);
     box.assertClean();
     expect((await umlkit(box, ['run', '--disk', 'shared.ext4', '--', 'true'])).code).toBe(0);
+  });
+});
+
+describe('an interrupted image build', () => {
+  // A fresh cache, and an mke2fs that writes the image and then hangs, so the signal lands mid-build
+  // with the staging tree and the temporary image both present. It records its pid (exec keeps it).
+  function slowBuild(tag: string): {
+    cache: string;
+    images: string;
+    env: Record<string, string>;
+    wrapperPid: () => number | undefined;
+  } {
+    const dir = join(box.root, `slow-${tag}`);
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    const pidFile = join(dir, 'mke2fs.pid');
+    writeFileSync(
+      join(dir, 'bin', 'mke2fs'),
+      `#!/bin/sh\n/usr/sbin/mke2fs "$@" || exit $?\necho $$ > ${pidFile}\nexec sleep 60\n`,
+    );
+    chmodSync(join(dir, 'bin', 'mke2fs'), 0o755);
+    const cache = join(dir, 'cache');
+    return {
+      cache,
+      images: join(cache, 'images'),
+      env: { UMLKIT_CACHE_DIR: cache, PATH: `${join(dir, 'bin')}:${box.env.PATH}` },
+      wrapperPid: () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined),
+    };
+  }
+  const leftovers = (images: string): string[] =>
+    existsSync(images) ? readdirSync(images).filter((n) => n.startsWith('.staging-') || /\.tmp/.test(n)) : [];
+  const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+
+  async function interruptMidBuild(args: string[], tag: string, signal: NodeJS.Signals) {
+    const b = slowBuild(tag);
+    let cli: ChildProcess | undefined;
+    const done = umlkit(box, args, { env: b.env, onSpawn: (c) => (cli = c) });
+    for (let i = 0; i < 200 && b.wrapperPid() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    const wrapper = b.wrapperPid() as number;
+    expect(wrapper).toBeDefined();
+    expect(leftovers(b.images)).toHaveLength(2);
+    cli?.kill(signal);
+    return { b, wrapper, r: await done };
+  }
+
+  it.each([
+    ['image build', ['image', 'build', 'busybox']],
+    ['the first-use build of run', ['run', '--', 'true']],
+  ])('Ctrl-C during %s stops mke2fs and leaves nothing in the cache', async (_what, args) => {
+    const { b, wrapper, r } = await interruptMidBuild(args, args[0] as string, 'SIGINT');
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/error\[INTERRUPTED\]: interrupted: the build of image `busybox` was stopped/);
+    expectNoStack(r.stderr);
+    expect(alive(wrapper)).toBe(false);
+    expect(leftovers(b.images)).toEqual([]);
+    expect((await umlkit(box, ['image', 'ls'], { env: b.env })).code).toBe(0);
+    expect(readdirSync(b.images)).toEqual([]);
+  });
+
+  it('what a killed build left is swept by the next image ls', async () => {
+    const { b, wrapper, r } = await interruptMidBuild(['image', 'build', 'busybox'], 'kill', 'SIGKILL');
+    expect(r.signal).toBe('SIGKILL');
+    process.kill(wrapper, 'SIGKILL');
+    expect(leftovers(b.images)).toHaveLength(2);
+    expect((await umlkit(box, ['image', 'ls'], { env: b.env })).code).toBe(0);
+    expect(leftovers(b.images)).toEqual([]);
   });
 });
 

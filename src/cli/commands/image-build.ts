@@ -19,15 +19,26 @@ export const command: Command = {
       throw new UmlError('USAGE', 'give at most one image name', { hint: 'umlkit image build busybox' });
     const name = args.positionals[0] ?? 'busybox';
     const progress = createProgress(ctx.stderr, `image ${name}`);
-    const record = await buildImage(
-      name,
-      resolvePaths(ctx.env),
-      ctx.env,
-      (s, f) => progress.update(s, f),
-      args.values.force === true,
-    );
-    progress.done();
-    ctx.stdout.write(`${record.name}\t${record.path}\n`);
-    return 0;
+    // Ctrl-C stops the build, which removes its staging tree and temporary image before exiting.
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const record = await buildImage(
+        name,
+        resolvePaths(ctx.env),
+        ctx.env,
+        (s, f) => progress.update(s, f),
+        args.values.force === true,
+        abort.signal,
+      );
+      progress.done();
+      ctx.stdout.write(`${record.name}\t${record.path}\n`);
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   },
 };

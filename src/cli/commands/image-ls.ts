@@ -1,6 +1,6 @@
 // `umlkit image ls`: the cached images.
 import { formatSize } from '../../core/units.ts';
-import { listImages } from '../../host/image/images.ts';
+import { listImages, sweepStaleBuilds } from '../../host/image/images.ts';
 import { resolvePaths } from '../../host/paths.ts';
 import { type Command, JSON_OPTION } from '../command.ts';
 import { renderTable } from '../output.ts';
@@ -11,7 +11,9 @@ export const command: Command = {
   usage: 'umlkit image ls [--json]',
   options: [JSON_OPTION],
   async run(args, ctx) {
-    const images = listImages(resolvePaths(ctx.env));
+    const paths = resolvePaths(ctx.env);
+    sweepStaleBuilds(paths);
+    const images = listImages(paths);
     if (args.values.json) {
       ctx.stdout.write(`${JSON.stringify({ version: 1, images })}\n`);
       return 0;

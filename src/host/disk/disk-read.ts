@@ -25,7 +25,8 @@ export interface DiskEntry {
   readonly sizeBytes: number;
 }
 
-// debugfs reports failures on stderr and still exits 0, so its stderr is the error signal.
+// debugfs reports failures on stderr and still exits 0, so its stderr is the error signal. The disk file
+// itself is checked first, so a missing or unreadable disk is never reported as a missing path inside it.
 async function debugfs(image: string, verb: string, inner: string, env: Env): Promise<Buffer> {
   checkDiskFile(image, false, 'disk');
   const tool = requireTool('debugfs', env);
@@ -38,7 +39,7 @@ async function debugfs(image: string, verb: string, inner: string, env: Env): Pr
     const missing = /not found|File not found/i.test(text);
     throw new UmlError(
       missing ? 'DISK_NOT_FOUND' : 'DISK_READ_FAILED',
-      missing ? `not found in ${quote(image)}` : `cannot read ${quote(image)}: ${text}`,
+      missing ? `${quote(inner)} not found in ${quote(image)}` : `cannot read ${quote(image)}: ${text}`,
       {
         hint: missing
           ? 'list the directory with `umlkit disk ls IMAGE:/DIR`'
@@ -49,17 +50,13 @@ async function debugfs(image: string, verb: string, inner: string, env: Env): Pr
   return result.stdout;
 }
 
-const TYPE_BITS: Record<number, DiskEntry['type']> = { 4: 'dir', 7: 'file', 9: 'symlink' };
+// The file type is mode >> 12 (S_IFMT >> 12), in decimal: 4 directory (0o04), 8 regular file (0o10),
+// 10 symlink (0o12); fifos (1), character (2) and block (6) devices and sockets (12) are 'other'. Decimal on
+// purpose: biome's useSimpleNumberKeys "fix" of octal keys rewrites 0o10 as 7 and 0o12 as 9 (wrong).
+const TYPE_BITS: Record<number, DiskEntry['type']> = { 4: 'dir', 8: 'file', 10: 'symlink' };
 
 export async function listDiskDir(image: string, inner: string, env: Env): Promise<DiskEntry[]> {
-  const out = await debugfs(image, 'ls -p', inner, env).catch((e: unknown) => {
-    if (e instanceof UmlError && e.code === 'DISK_NOT_FOUND') {
-      throw new UmlError('DISK_NOT_FOUND', `${quote(inner)} not found in ${quote(image)}`, {
-        hint: e.hint ?? '',
-      });
-    }
-    throw e;
-  });
+  const out = await debugfs(image, 'ls -p', inner, env);
   const entries: DiskEntry[] = [];
   // Format: /inode/mode(octal)/uid/gid/name/size/
   for (const line of out.toString('utf8').split('\n')) {
@@ -80,16 +77,7 @@ export async function listDiskDir(image: string, inner: string, env: Env): Promi
 
 export async function readDiskFile(image: string, inner: string, env: Env): Promise<Buffer> {
   // stat first: `cat` of a missing file prints nothing at all, and of a directory prints its blocks.
-  const stat = (
-    await debugfs(image, 'stat', inner, env).catch((e: unknown) => {
-      if (e instanceof UmlError && e.code === 'DISK_NOT_FOUND') {
-        throw new UmlError('DISK_NOT_FOUND', `${quote(inner)} not found in ${quote(image)}`, {
-          hint: e.hint ?? '',
-        });
-      }
-      throw e;
-    })
-  ).toString();
+  const stat = (await debugfs(image, 'stat', inner, env)).toString();
   if (!/Type: regular/.test(stat)) {
     throw new UmlError('USAGE', `${quote(inner)} in ${quote(image)} is not a regular file`, {
       hint: 'use `umlkit disk ls` for directories',

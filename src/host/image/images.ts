@@ -18,6 +18,7 @@ import { quote, UmlError } from '../../core/errors.ts';
 import { findDiskHolders } from '../disk-lock.ts';
 import { readElfInfo } from '../elf.ts';
 import type { HostPaths } from '../paths.ts';
+import { processStartTime } from '../process-identity.ts';
 import { requireTool, runTool } from '../tool.ts';
 import { BUSYBOX_DIRS, BUSYBOX_FILES, BUSYBOX_RECIPE_VERSION } from './busybox-tree.ts';
 
@@ -38,6 +39,35 @@ const IMAGE_SIZE = '256M';
 
 const imagesDir = (paths: HostPaths): string => join(paths.cacheDir, 'images');
 const manifestPath = (paths: HostPaths, name: string): string => join(imagesDir(paths), `${name}.json`);
+
+// What a build writes before it renames into place: `.staging-<name>-<pid>-XXXXXX/`, `<file>.tmp-<pid>`.
+// Names without a pid come from builds before the pid was recorded.
+const STAGING_ENTRY = /^\.staging-.+?(?:-(\d+))?-[A-Za-z0-9]{6}$/;
+const TMP_ENTRY = /\.tmp(?:-(\d+))?$/;
+const UNOWNED_STALE_MS = 60 * 60 * 1000;
+
+/**
+ * Remove what interrupted or killed builds left in the image cache: staging trees and temporary files
+ * whose build process is gone (or, with no pid in the name, older than an hour). A live build's are kept.
+ */
+export function sweepStaleBuilds(paths: HostPaths): void {
+  const dir = imagesDir(paths);
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    const m = STAGING_ENTRY.exec(entry) ?? TMP_ENTRY.exec(entry);
+    if (!m) continue;
+    const path = join(dir, entry);
+    try {
+      const stale =
+        m[1] !== undefined
+          ? processStartTime(Number(m[1])) === undefined
+          : Date.now() - statSync(path).mtimeMs > UNOWNED_STALE_MS;
+      if (stale) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Gone already, or another user's leftover in a shared cache: not ours to remove.
+    }
+  }
+}
 
 export function listImages(paths: HostPaths): ImageRecord[] {
   const dir = imagesDir(paths);
@@ -102,9 +132,17 @@ async function ensureBusybox(paths: HostPaths, env: Env, progress: (line: string
 
 export type BuildProgress = (step: string, fraction: number) => void;
 
+const interrupted = (name: string): UmlError =>
+  new UmlError('INTERRUPTED', `interrupted: the build of image ${quote(name)} was stopped`, {
+    hint: 'nothing was left in the cache; run the command again to build it',
+    exitCode: 130,
+  });
+
 /**
  * Build (or find in the cache) the named image. Staging + mke2fs -d, no root; written to a temporary
- * name and renamed, then made read-only: overlays are the only way machines write to it.
+ * name and renamed, then made read-only: overlays are the only way machines write to it. When `signal`
+ * aborts (Ctrl-C), the running tool is stopped, the staging tree and temporary image are removed and
+ * INTERRUPTED is thrown.
  */
 export async function buildImage(
   name: string,
@@ -112,15 +150,18 @@ export async function buildImage(
   env: Env,
   progress: BuildProgress,
   force = false,
+  signal?: AbortSignal,
 ): Promise<ImageRecord> {
   if (!(KNOWN_IMAGES as readonly string[]).includes(name)) {
     throw new UmlError('IMAGE_NOT_FOUND', `there is no image recipe called ${quote(name)}`, {
       hint: `recipes: ${KNOWN_IMAGES.join(', ')}; or pass the path of an ext4 image with --image PATH`,
     });
   }
+  sweepStaleBuilds(paths);
   const mke2fs = requireTool('mke2fs', env);
   progress('finding a static busybox', 0.05);
   const busybox = await ensureBusybox(paths, env, (line) => progress(line, 0.1));
+  if (signal?.aborted) throw interrupted(name);
   const busyboxBytes = readFileSync(busybox);
   const hash = createHash('sha256')
     .update(
@@ -141,8 +182,9 @@ export async function buildImage(
     return existing;
   }
   mkdirSync(dir, { recursive: true });
-  const staging = mkdtempSync(join(dir, `.staging-${name}-`));
+  const staging = mkdtempSync(join(dir, `.staging-${name}-${process.pid}-`));
   const tmpImage = `${file}.tmp-${process.pid}`;
+  const tmpManifest = `${manifestPath(paths, name)}.tmp-${process.pid}`;
   try {
     progress('staging the root filesystem', 0.2);
     for (const d of BUSYBOX_DIRS) {
@@ -150,7 +192,8 @@ export async function buildImage(
       chmodSync(join(staging, d.path), d.mode);
     }
     writeFileSync(join(staging, 'bin/busybox'), busyboxBytes, { mode: 0o755 });
-    const list = await runTool(busybox, ['--list-full']);
+    const list = await runTool(busybox, ['--list-full'], signal ? { signal } : {});
+    if (signal?.aborted) throw interrupted(name);
     for (const applet of list.stdout
       .toString()
       .split('\n')
@@ -161,20 +204,25 @@ export async function buildImage(
     }
     for (const f of BUSYBOX_FILES) writeFileSync(join(staging, f.path), f.content, { mode: f.mode });
     progress('writing the ext4 image (mke2fs -d)', 0.5);
-    const made = await runTool(mke2fs, [
-      '-q',
-      '-F',
-      '-t',
-      'ext4',
-      '-L',
-      `umlkit-${name}`,
-      '-E',
-      'root_owner=0:0',
-      '-d',
-      staging,
-      tmpImage,
-      IMAGE_SIZE,
-    ]);
+    const made = await runTool(
+      mke2fs,
+      [
+        '-q',
+        '-F',
+        '-t',
+        'ext4',
+        '-L',
+        `umlkit-${name}`,
+        '-E',
+        'root_owner=0:0',
+        '-d',
+        staging,
+        tmpImage,
+        IMAGE_SIZE,
+      ],
+      signal ? { signal } : {},
+    );
+    if (signal?.aborted) throw interrupted(name);
     if (made.code !== 0) {
       throw new UmlError('IMAGE_BUILD_FAILED', `mke2fs failed building image ${quote(name)}`, {
         details: made.stderr.trim(),
@@ -191,14 +239,15 @@ export async function buildImage(
       createdAt: new Date().toISOString(),
       source: `busybox from ${busybox}`,
     };
-    writeFileSync(`${manifestPath(paths, name)}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-    renameSync(`${manifestPath(paths, name)}.tmp`, manifestPath(paths, name));
+    writeFileSync(tmpManifest, `${JSON.stringify(record, null, 2)}\n`);
+    renameSync(tmpManifest, manifestPath(paths, name));
     if (existing && existing.path !== file) rmSync(existing.path, { force: true });
     progress('done', 1);
     return record;
   } finally {
     rmSync(staging, { recursive: true, force: true });
     rmSync(tmpImage, { force: true });
+    rmSync(tmpManifest, { force: true });
   }
 }
 
