@@ -3,7 +3,6 @@
 // no time limit (a breakpoint may hold it for as long as you look); the host sandbox is off (gdb must see the
 // kernel's real pid); stdin is not forwarded. The machine powers off as usual when the command ends.
 import type { ChildProcess } from 'node:child_process';
-import { checkGdbCanAttach, startGdb } from '../host/kernel-gdb.ts';
 import type { HostPaths } from '../host/paths.ts';
 import type { CliContext, OptionSpec, OptionValues } from './command.ts';
 import { listOption } from './parse-args.ts';
@@ -34,13 +33,15 @@ export interface GdbMode {
   finish(): Promise<void>;
 }
 
-export function gdbMode(
+/** The --gdb mode, or undefined without --gdb (then nothing of gdb's is loaded). */
+export async function gdbMode(
   values: OptionValues,
   paths: HostPaths,
   ctx: CliContext,
   kernelPath: string,
-): GdbMode | undefined {
+): Promise<GdbMode | undefined> {
   if (values.gdb !== true) return undefined;
+  const { checkGdbCanAttach, startGdb } = await import('../host/kernel-gdb.ts');
   const gdb = checkGdbCanAttach(ctx.env);
   let child: ChildProcess | undefined;
   return {

@@ -8,26 +8,10 @@ import {
 } from '../core/net/nic-spec.ts';
 import { readNetSpec } from '../host/net/net-store.ts';
 import type { HostPaths } from '../host/paths.ts';
-import type { OptionSpec, OptionValues } from './command.ts';
+import type { OptionValues } from './command.ts';
 import { listOption } from './parse-args.ts';
 
-export const NET_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: 'net',
-    type: 'string',
-    value: 'NET[,mac=M][,ip=A|auto|none]',
-    multiple: true,
-    description: 'add a NIC (vec0, vec1, ...): a network from `net create`, `user` (uplink), or tap:IFNAME',
-  },
-  {
-    name: 'publish',
-    short: 'p',
-    type: 'string',
-    value: '[HOSTIP:]HOSTPORT:GUESTPORT[/udp]',
-    multiple: true,
-    description: 'forward a host port (default 127.0.0.1) to the guest; adds `--net user` if missing',
-  },
-];
+export { NET_OPTIONS } from './net-option-specs.ts';
 
 export interface NetOptions {
   readonly nics: NicSpec[];

@@ -1,7 +1,6 @@
 // An ephemeral machine: boot on a fresh overlay of a read-only image, run one command through the agent,
 // power off, clean up. This is `umlkit run` as a library function.
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ExecRequest } from '../core/agent-protocol.ts';
@@ -23,11 +22,11 @@ import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-che
 import type { HostPaths } from '../host/paths.ts';
 import { currentProcessIdentity, processStartTime } from '../host/process-identity.ts';
 import { createRunDir, type RunOwner, sweepStaleRunDirs, writeOwner } from '../host/run-dir.ts';
+import { trace } from '../host/run-trace.ts';
 import { prepareLaunch } from '../host/sandbox/launcher.ts';
-import { type AgentFailure, AgentLink, type Session } from './agent-link.ts';
-import { bootFailureError } from './boot-failure.ts';
-import { describeFailure } from './describe-failure.ts';
-import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
+import type { AgentFailure, Session } from './agent-link.ts';
+import type { bootFailureError } from './boot-failure.ts';
+import type { AttachedNics } from './net-attach.ts';
 
 export interface RunRequest {
   readonly kernel: Kernel;
@@ -97,8 +96,9 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
     });
   }
   const ramDir = pickGuestRamDir(req.paths);
+  trace('checked');
 
-  const id = `run-${randomBytes(4).toString('hex')}`;
+  const id = `run-${randomHex(4)}`;
   sweepStaleRunDirs(req.paths.runtimeDir);
   const owner: RunOwner = { version: 1, owner: currentProcessIdentity() };
   const runDir = createRunDir(req.paths.runtimeDir, id, owner);
@@ -106,13 +106,14 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
   mkdirSync(overlayDir, { recursive: true, mode: 0o700 });
   const overlay = join(overlayDir, `${id}.cow`);
   const consoleLog = join(runDir, 'console.log');
+  trace('run dir');
 
   let releaseLocks: (() => void) | undefined;
   let nics: AttachedNics | undefined;
   let unwatch: (() => void) | undefined;
   let kernel: KernelProcess | undefined;
   let succeeded = false;
-  const t0 = performance.now();
+  const t0 = nowMs();
   try {
     releaseLocks = acquireDiskLocks(
       req.paths.stateDir,
@@ -122,18 +123,22 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ],
       { ...owner.owner, machine: id },
     );
+    trace('locks');
     // Our COW writer, not UML's: the overlay exists (and is checked) before the kernel runs. Not
     // fsynced: an ephemeral overlay does not outlive a host crash anyway.
     createOverlay(overlay, req.imagePath, { stateDir: req.paths.stateDir, durable: false });
-    if (req.nics?.length) {
+    trace('overlay');
+    // Networking code is loaded only by a run with NICs.
+    const net = req.nics?.length ? await import('./net-attach.ts') : undefined;
+    if (net && req.nics?.length) {
       const netEnv = req.netEnv ?? process.env;
-      nics = await attachNics(req.paths, id, req.nics, {
+      nics = await net.attachNics(req.paths, id, req.nics, {
         ephemeral: true,
         forwards: req.forwards ?? [],
         env: netEnv,
         logDir: runDir,
       });
-      unwatch = watchSwitches(req.paths, req.nics, netEnv);
+      unwatch = net.watchSwitches(req.paths, req.nics, netEnv);
     }
     const argv = kernelArgv({
       umid: id,
@@ -170,6 +175,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       env: process.env,
       network: nics !== undefined,
     });
+    trace('launch prepared');
     req.onPhase?.('booting');
     const consoleOut = req.console?.output;
     kernel = new KernelProcess({
@@ -182,6 +188,9 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ...(launch.launcher ? { launcher: launch.launcher } : {}),
     });
     launch.release();
+    // The agent line's code loads while the kernel boots (its bytes wait in the socket until then).
+    const agentLinkModule = import('./agent-link.ts');
+    trace('spawned');
     req.onKernelStarted?.(kernel.pid);
     if (req.console) {
       const k = kernel;
@@ -189,7 +198,11 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
     }
     const startTime = processStartTime(kernel.pid);
     if (startTime !== undefined) writeOwner(runDir, { ...owner, kernel: { pid: kernel.pid, startTime } });
-    const link = new AgentLink(kernel.agentLine);
+    const link = new (await agentLinkModule).AgentLink(kernel.agentLine);
+    link.hello.then(
+      () => trace('hello'),
+      () => {},
+    );
 
     const aborted = abortPromise(req.signal);
     const bootTimer = timer(req.bootTimeoutMs);
@@ -212,19 +225,19 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       if (end === 'aborted') throw interrupted();
       const exit = await kernel.waitOrKill(1000);
       succeeded = exit.signal !== 'SIGABRT';
-      if (!succeeded) throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
+      if (!succeeded) throw await bootFailure('died', exit, kernel, 0, preservedLog(req.paths, id));
       return {
         exitCode: exit.code ?? 1,
         machineId: id,
         ...(req.keep ? { keptOverlay: overlay } : {}),
-        timingsMs: { boot: performance.now() - t0, command: 0, powerOff: 0 },
+        timingsMs: { boot: nowMs() - t0, command: 0, powerOff: 0 },
       };
     }
     if (first !== 'hello') {
       if (first === 'aborted') throw interrupted();
       kernel.killGroup('SIGKILL');
       const exit = await kernel.waitOrKill(2000);
-      throw bootFailureError(
+      throw await bootFailure(
         first === 'timeout' ? 'timeout' : 'exited',
         exit,
         kernel,
@@ -232,7 +245,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         preservedLog(req.paths, id),
       );
     }
-    const bootMs = performance.now() - t0;
+    const bootMs = nowMs() - t0;
     if (link.bootFailures.length > 0) {
       const f = link.bootFailures[0] as AgentFailure;
       await kernel.waitOrKill(5000);
@@ -245,8 +258,8 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       );
     }
 
-    if (nics) {
-      const failed = await configureGuest(link, nics.guest);
+    if (net && nics) {
+      const failed = await net.configureGuest(link, nics.guest);
       if (failed) req.stderr.write(`umlkit: warning: configuring the guest's network failed: ${failed}\n`);
     }
     req.onPhase?.('running');
@@ -260,6 +273,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ...(req.stdin ? {} : { noStdin: true }),
     };
     const session = link.exec(request, { stdout: req.stdout, stderr: req.stderr });
+    trace('exec sent');
     if (req.stdin) session.pipeStdin(req.stdin);
     else session.endStdin(); // a tty still gets its ^D; otherwise the agent already knows
     req.onSession?.(session);
@@ -271,11 +285,12 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       ...(runTimer ? [runTimer.promise.then(() => ({ kind: 'timeout' as const }))] : []),
     ]);
     runTimer?.cancel();
-    const commandMs = performance.now() - t0 - bootMs;
+    trace('command exited');
+    const commandMs = nowMs() - t0 - bootMs;
     if (outcome.kind === 'aborted') throw interrupted();
     if (outcome.kind === 'kernel-exited') {
       const exit = await kernel.waitOrKill(1000);
-      throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
+      throw await bootFailure('died', exit, kernel, 0, preservedLog(req.paths, id));
     }
     if (outcome.kind === 'timeout') {
       throw new UmlError(
@@ -291,13 +306,17 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       // The agent line closed under the command: the kernel is going down (a panic closes the line
       // before the process exits). Report what happened to the kernel, not a made-up exit status.
       const exit = await kernel.waitOrKill(5000);
-      throw bootFailureError('died', exit, kernel, 0, preservedLog(req.paths, id));
+      throw await bootFailure('died', exit, kernel, 0, preservedLog(req.paths, id));
     }
-    for (const f of outcome.exit.failures) req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
+    if (outcome.exit.failures.length > 0) {
+      const { describeFailure } = await import('./describe-failure.ts');
+      for (const f of outcome.exit.failures) req.stderr.write(describeFailure(f, req.argv[0] ?? ''));
+    }
     req.onPhase?.('powering-off');
-    const tOff = performance.now();
+    const tOff = nowMs();
     link.powerOff(outcome.exit.code);
     await kernel.waitOrKill(POWER_OFF_GRACE_MS);
+    trace('kernel exited');
     noteBootLog(req.paths, req.kernel.path, req.kernel.bootArgs ?? [], kernel.consoleTail(1000).join('\n'));
     succeeded = true;
     req.onPhase?.('done');
@@ -305,7 +324,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       exitCode: outcome.exit.code,
       machineId: id,
       ...(req.keep ? { keptOverlay: overlay } : {}),
-      timingsMs: { boot: bootMs, command: commandMs, powerOff: performance.now() - tOff },
+      timingsMs: { boot: bootMs, command: commandMs, powerOff: nowMs() - tOff },
     };
   } finally {
     if (kernel && !kernel.hasExited) {
@@ -321,6 +340,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
     releaseLocks?.();
     if (req.keep && !succeeded) rmSync(overlay, { force: true });
     rmSync(runDir, { recursive: true, force: true });
+    trace('cleaned up');
   }
 }
 
@@ -329,6 +349,26 @@ const preservedLog = (paths: HostPaths, id: string): string =>
 
 function interrupted(): UmlError {
   return new UmlError('INTERRUPTED', 'interrupted: the machine was stopped', { exitCode: 130 });
+}
+
+/** The error for a kernel that died, hung or panicked (its module is loaded only then). */
+async function bootFailure(...args: Parameters<typeof bootFailureError>): Promise<UmlError> {
+  return (await import('./boot-failure.ts')).bootFailureError(...args);
+}
+
+/** Milliseconds from a monotonic clock (process.hrtime: the performance global loads modules of its own). */
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Random hex from the kernel's pool, without loading node:crypto for four bytes. */
+function randomHex(bytes: number): string {
+  const buf = Buffer.alloc(bytes);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, buf);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.toString('hex');
 }
 
 function timer(ms: number): { promise: Promise<void>; cancel: () => void } {

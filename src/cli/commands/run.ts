@@ -4,14 +4,14 @@ import { UmlError } from '../../core/errors.ts';
 import { parseDurationMs } from '../../core/units.ts';
 import { resolveKernel } from '../../host/kernel.ts';
 import { resolvePaths } from '../../host/paths.ts';
+import { trace } from '../../host/run-trace.ts';
 import { runMachine } from '../../machine/run.ts';
 import type { Command } from '../command.ts';
 import { GDB_OPTIONS, gdbMode } from '../gdb-mode.ts';
 import { MACHINE_OPTIONS, readMachineOptions } from '../machine-options.ts';
-import { NET_OPTIONS, readNetOptions } from '../net-options.ts';
+import { NET_OPTIONS } from '../net-option-specs.ts';
 import { listOption, stringOption } from '../parse-args.ts';
 import { releaseStdin } from '../release-stdin.ts';
-import { attachTerminal } from '../terminal.ts';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -97,6 +97,7 @@ export const command: Command = {
     });
     const timeout = stringOption(v, 'timeout');
     const timeoutMs = timeout ? parseDurationMs(timeout, '--timeout') : undefined;
+    trace('run command loaded');
     const paths = resolvePaths(ctx.env);
     const { imagePath, memoryBytes, disks, kernelPath, sandbox, shares } = await readMachineOptions(
       v,
@@ -104,15 +105,20 @@ export const command: Command = {
       ctx,
     );
     const kernel = resolveKernel(kernelPath, paths, ctx.env);
-    const { nics, forwards } = readNetOptions(v, paths);
+    trace('kernel resolved');
+    const wantsNet = listOption(v, 'net').length > 0 || listOption(v, 'publish').length > 0;
+    const { nics, forwards } = wantsNet
+      ? (await import('../net-options.ts')).readNetOptions(v, paths)
+      : { nics: [], forwards: [] };
     const defaults: Record<string, string> = {
       PATH: DEFAULT_PATH,
       HOME: '/root',
       TERM: tty ? (ctx.env.TERM ?? 'xterm') : 'dumb',
     };
     const abort = new AbortController();
-    const terminal = tty ? attachTerminal(ctx) : undefined;
-    const gdb = gdbMode(v, paths, ctx, kernel.path);
+    // What only some runs use is loaded only by them (a plain run loads no gdb or terminal code).
+    const gdb = await gdbMode(v, paths, ctx, kernel.path);
+    const terminal = tty ? (await import('../terminal.ts')).attachTerminal(ctx) : undefined;
     // Under --gdb, Ctrl-C belongs to gdb (it stops the kernel at a prompt); the run goes on.
     const onSignal = (): void => (gdb ? undefined : abort.abort());
     process.on('SIGINT', onSignal);
@@ -146,6 +152,7 @@ export const command: Command = {
         ...(terminal ? { onSession: terminal.bind } : {}),
       });
       if (result.keptOverlay) ctx.stderr.write(`umlkit: kept the overlay: ${result.keptOverlay}\n`);
+      trace('run returned');
       return result.exitCode;
     } finally {
       await gdb?.finish();
