@@ -1,5 +1,6 @@
 // Batched file-to-file copies at explicit offsets over our N-API addon (native/fileio/fileio.c), with a
-// pure-JS fallback when the addon is not built, so every caller works either way.
+// pure-JS fallback when the addon is not built, so every caller works either way; the merge's window copy
+// and writeback thread, which only the addon has.
 import { existsSync, readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +18,33 @@ export interface FileIoBinding {
     sectorSize: number,
     sizeBytes: number,
   ): [bytes: number, runs: number];
+  mergeBitmapWindow(
+    fdIn: number,
+    fdOut: number,
+    bitmap: Uint8Array,
+    fromSector: number,
+    toSector: number,
+    inOffset: number,
+    sectorSize: number,
+    sizeBytes: number,
+    gapBytes: number,
+  ): [bytes: number, writes: number];
+  /** fstatfs's f_type: the filesystem's magic number. */
+  fsType(fd: number): number;
   startWriteback(fd: number, offset: number, length: number): void;
+  writebackThread(fd: number): WritebackThread;
+  writebackQueue(thread: WritebackThread, offset: number, length: number): void;
+  writebackStop(thread: WritebackThread): void;
 }
+
+/** A thread of the addon that starts writeback of the ranges it is given (an opaque handle). */
+export type WritebackThread = { readonly __writebackThread: unique symbol };
 
 /** A failed copy: `syscall` and `code` as Node reports them, and the output offset it had reached. */
 export interface CopyError extends NodeJS.ErrnoException {
   readonly offset: number;
+  /** With code "EOF": which file ended, "overlay" or "base" (mergeBitmapWindow). */
+  readonly file?: string;
 }
 
 let binding: FileIoBinding | null | undefined;

@@ -1,6 +1,14 @@
 // Merge with the file-copy addon and with its pure-JS fallback: both give uml_moo's bytes for every pattern
 // (long runs, single sectors, dense windows, a partial last sector), keep a sparse base's holes, and resume.
-import { readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOverlay } from '../../src/host/cow/create.ts';
@@ -111,5 +119,91 @@ describe.each(['addon', 'JavaScript'] as const)('cow merge with the %s engine', 
     const r = await mergeOverlay(overlay);
     expect(r.resumed).toBe(true);
     expect(sha256(base)).toBe(sha256(reference));
+  });
+});
+
+describe("the addon's window merge (mergeBitmapWindow)", () => {
+  const found = nativeFileIo();
+  if (!found) throw new Error('dist/native/fileio.node is missing: run `npm run build`');
+  const native = found;
+  const SIZE = 2 << 20; // two 1 MiB windows
+  const GAP = 3 * 4096;
+
+  /** Base (every byte from `baseByte`, or sparse when null), overlay data file, bitmap of `sectors`. */
+  function files(dir: string, sectors: number[], baseByte: ((i: number) => number) | null) {
+    const base = join(dir, 'base');
+    const over = join(dir, 'over');
+    if (baseByte) writeFileSync(base, Buffer.from(Array.from({ length: SIZE }, (_, i) => baseByte(i))));
+    else {
+      writeFileSync(base, '');
+      truncateSync(base, SIZE);
+    }
+    const data = Buffer.alloc(SIZE, 0x5a);
+    for (let s = 0; s < SIZE / 512; s++) data.writeUInt32LE(s, s * 512);
+    writeFileSync(over, data);
+    const bitmap = new Uint8Array(SIZE / 512 / 8);
+    for (const s of sectors) bitmap[s >> 3] = (bitmap[s >> 3] as number) | (1 << (s & 7));
+    const want = baseByte ? readFileSync(base) : Buffer.alloc(SIZE);
+    for (const s of sectors) data.copy(want, s * 512, s * 512, s * 512 + 512);
+    return { base, over, bitmap, want };
+  }
+
+  function merge(f: ReturnType<typeof files>, gap: number): [number, number] {
+    const fdIn = openSync(f.over, 'r');
+    const fdOut = openSync(f.base, 'r+');
+    try {
+      let bytes = 0;
+      let writes = 0;
+      for (let w = 0; w < SIZE / 512; w += 2048) {
+        const [b, n] = native.mergeBitmapWindow(fdIn, fdOut, f.bitmap, w, w + 2048, 0, 512, SIZE, gap);
+        bytes += b;
+        writes += n;
+      }
+      return [bytes, writes];
+    } finally {
+      closeSync(fdIn);
+      closeSync(fdOut);
+    }
+  }
+
+  it.each([0, GAP])('gap %i: exactly the set sectors land, clean sectors keep their bytes', (gap) => {
+    const r = rng(31);
+    const sectors = Array.from({ length: SIZE / 512 }, (_, s) => s).filter(() => r() < 0.1);
+    const f = files(t.dir, sectors, (i) => (i * 7 + (i >> 9)) & 0xff);
+    const [bytes, writes] = merge(f, gap);
+    expect(bytes).toBe(sectors.length * 512);
+    expect(readFileSync(f.base).equals(f.want)).toBe(true);
+    // Clusters: far fewer writes than runs.
+    if (gap === 0) expect(writes).toBeGreaterThan(300);
+    else expect(writes).toBeLessThan(40);
+  });
+
+  it('leaves clean all-zero pages between written pages unwritten (holes of a sparse base stay holes)', () => {
+    // One sector in every other page of the first window: one cluster, whose 128 gap pages are holes.
+    const sectors = Array.from({ length: 128 }, (_, i) => i * 16 + 3);
+    const f = files(t.dir, sectors, null);
+    const [, writes] = merge(f, GAP);
+    expect(readFileSync(f.base).equals(f.want)).toBe(true);
+    expect(writes).toBe(128); // each written page alone: the zero pages split the cluster
+    expect(statSync(f.base).blocks * 512).toBeLessThanOrEqual(128 * 4096 + 8192);
+  });
+
+  it('reports a base that ends inside a cluster', () => {
+    const f = files(t.dir, [0, 16], (i) => i & 0xff);
+    truncateSync(f.base, 4096);
+    expect(() => merge(f, GAP)).toThrow(expect.objectContaining({ code: 'EOF', file: 'base' }));
+  });
+
+  it('a writeback thread starts and stops', () => {
+    const f = files(t.dir, [1], (i) => i & 0xff);
+    const fd = openSync(f.base, 'r+');
+    try {
+      const thread = native.writebackThread(fd);
+      native.writebackQueue(thread, 0, SIZE);
+      native.writebackStop(thread);
+      native.writebackStop(thread); // twice is harmless
+    } finally {
+      closeSync(fd);
+    }
   });
 });

@@ -46,6 +46,17 @@ export interface MergeResult {
 /** Above this many runs in a window, the overlay's span is read once instead of run by run. */
 const SPAN_READ_RUNS = 32;
 
+/**
+ * With the addon, on a filesystem with a device behind it: runs whose pages are at most this far apart are
+ * written as one cluster, their clean pages in between rewritten with the bytes they hold. Measured on this
+ * project's virtio disk, a flush pays ~8 µs per request and ~2.4 µs per 4 KiB, so filling a gap of up to 3
+ * pages costs less than the request it saves (docs/cow.md).
+ */
+const CLUSTER_GAP_BYTES = 3 * 4096;
+
+/** tmpfs and ramfs: no device, so no request to save; clusters would only copy more bytes. */
+const MEMORY_FILESYSTEMS = new Set([0x01021994, 0x858458f6]);
+
 const sameJournal = (j: MergeJournal, o: OpenedOverlay, b: OpenedBase): boolean =>
   j.overlayDev === o.dev &&
   j.overlayIno === o.ino &&
@@ -112,7 +123,13 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
       });
     }
     const flush = backgroundFlush(base.fd);
-    const writes = await copyIntoBase(overlay, base, options, flush.wrote);
+    let writes: number;
+    try {
+      writes = await copyIntoBase(overlay, base, options, flush.wrote);
+    } catch (err) {
+      flush.abandon(); // its thread must be gone before the base's fd is closed
+      throw err;
+    }
     // Durable before the journal goes: a crash after that must never leave a half-merged base unmarked.
     await flush.finish();
     // The base changed, so every other overlay of it must stop matching. Writing set its mtime to now; if
@@ -139,9 +156,10 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
 }
 
 /**
- * The addon's merge: every run of written sectors is one copy_file_range inside the kernel, and the bitmap is
- * scanned in C, so a window costs one call from JavaScript. Only the written sectors' pages are written, so
- * the holes of a sparse base stay holes and a disk's writeback carries nothing else.
+ * The addon's merge: the bitmap is scanned in C, so a window costs one call from JavaScript. On tmpfs every
+ * run of written sectors is one copy_file_range inside the kernel. On a disk, runs a few pages apart are
+ * merged into one read-patch-write of the base (fewer, longer device requests); a lone run is still one
+ * copy_file_range. Clean all-zero pages are never written, so the holes of a sparse base stay holes.
  */
 async function copyIntoBaseNative(
   native: FileIoBinding,
@@ -156,12 +174,16 @@ async function copyIntoBaseNative(
   let writes = 0;
   let index = 0;
   let lastYield = performance.now();
+  let gap = CLUSTER_GAP_BYTES;
+  try {
+    if (MEMORY_FILESYSTEMS.has(native.fsType(base.fd))) gap = 0;
+  } catch {}
   for (const w of dirtyWindowRanges(overlay.bitmap, layout.mappedSectors)) {
     options.beforeWindow?.(index++);
     let bytes: number;
     let runs: number;
     try {
-      [bytes, runs] = native.copyBitmapRuns(
+      [bytes, runs] = native.mergeBitmapWindow(
         overlay.fd,
         base.fd,
         overlay.bitmap,
@@ -170,6 +192,7 @@ async function copyIntoBaseNative(
         layout.dataOffset,
         ss,
         header.sizeBytes,
+        gap,
       );
     } catch (err) {
       throw copyError(err, overlay, base);
@@ -190,6 +213,12 @@ async function copyIntoBaseNative(
 /** A failed native copy as COW_IO naming the file: the overlay when it ended or a read failed, else the base. */
 function copyError(err: unknown, overlay: OpenedOverlay, base: OpenedBase): UmlError {
   const e = err as CopyError;
+  if (e.code === 'EOF' && e.file === 'base') {
+    return new UmlError('COW_IO', `${quote(base.path)} ended while umlkit merged into it`, {
+      cause: err,
+      hint: 'the base was truncated during the merge; is another program changing it?',
+    });
+  }
   if (e.code === 'EOF') {
     return new UmlError('COW_IO', `${quote(overlay.path)} ended while its written sectors were copied`, {
       cause: err,
