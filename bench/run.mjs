@@ -85,17 +85,23 @@ const traced = async () => {
   return phases;
 };
 const nodeStart = async () => (await timed(process.execPath, ['-e', '0'], { env })).ms;
+// Node 20 reads NODE_EXTRA_CA_CERTS at start-up, before any script (22 and 24 defer it): where it is set,
+// Node's start without it is shown too, to tell the host's setting from Node's own cost.
+const { NODE_EXTRA_CA_CERTS: extraCa, ...envWithoutCa } = env;
+const nodeStartBare = async () => (await timed(process.execPath, ['-e', '0'], { env: envWithoutCa })).ms;
 const samples = await interleave(rounds, {
   plain: rawBoot([]),
   trimmed: rawBoot(kernel.bootArgs ?? []),
   umlkit: umlkitTrue,
   traced,
   node: nodeStart,
+  ...(extraCa !== undefined ? { nodeBare: nodeStartBare } : {}),
 });
 const plainMs = median(samples.plain);
 const rawMs = median(samples.trimmed);
 const runMs = median(samples.umlkit);
 const nodeMs = median(samples.node);
+const nodeBareMs = samples.nodeBare ? median(samples.nodeBare) : undefined;
 const phaseMs = Object.fromEntries(
   [...PHASES.map(([k]) => k), 'exit'].map((k) => [k, median(samples.traced.map((p) => p[k]))]),
 );
@@ -141,7 +147,7 @@ const results = {
   kernel: `${kernel.path} (${kernel.version})`,
   bootArgs: kernel.bootArgs ?? [],
   nodeVersion: process.version,
-  nodeExtraCaCerts: env.NODE_EXTRA_CA_CERTS !== undefined,
+  nodeExtraCaCerts: extraCa !== undefined,
   rounds,
   boot: {
     plainRawMedianMs: plainMs,
@@ -155,7 +161,12 @@ const results = {
     rawSamplesMs: samples.trimmed,
     umlkitSamplesMs: samples.umlkit,
   },
-  fixedCost: { ms: fixedMs, nodeStartMs: nodeMs, tracedPhasesMedianMs: phaseMs },
+  fixedCost: {
+    ms: fixedMs,
+    nodeStartMs: nodeMs,
+    ...(nodeBareMs !== undefined ? { nodeStartWithoutExtraCaCertsMs: nodeBareMs } : {}),
+    tracedPhasesMedianMs: phaseMs,
+  },
   stdout: {
     megabytes: MB,
     mbPerSecond: mbPerS,
@@ -201,6 +212,9 @@ printTable([
     mbPerS >= 50 ? 'yes' : 'NO',
   ],
 ]);
+if (nodeBareMs !== undefined) {
+  console.log(`(node -e 0 without NODE_EXTRA_CA_CERTS, which Node 20 loads at start: ${ms(nodeBareMs)})`);
+}
 console.log('');
 console.log(`where a traced run -- true spends its time (medians of ${rounds}):`);
 printTable([
