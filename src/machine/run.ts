@@ -1,6 +1,6 @@
 // An ephemeral machine: boot on a fresh overlay of a read-only image, run one command through the agent,
 // power off, clean up. This is `umlkit run` as a library function.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ExecRequest } from '../core/agent-protocol.ts';
@@ -22,6 +22,7 @@ import { checkDistinctFiles, checkMemory, checkShares } from '../host/launch-che
 import type { HostPaths } from '../host/paths.ts';
 import { currentProcessIdentity, processStartTime } from '../host/process-identity.ts';
 import { createRunDir, type RunOwner, sweepStaleRunDirs, writeOwner } from '../host/run-dir.ts';
+import { runLogPath as preservedLog, preserveRunLog } from '../host/run-logs.ts';
 import { trace } from '../host/run-trace.ts';
 import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import type { AgentFailure, Session } from './agent-link.ts';
@@ -222,7 +223,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         kernel.exited.then(() => 'exited' as const),
         aborted.promise.then(() => 'aborted' as const),
       ]);
-      if (end === 'aborted') throw interrupted();
+      if (end === 'aborted') throw interrupted(preservedLog(req.paths, id));
       const exit = await kernel.waitOrKill(1000);
       succeeded = exit.signal !== 'SIGABRT';
       if (!succeeded) throw await bootFailure('died', exit, kernel, 0, preservedLog(req.paths, id));
@@ -234,7 +235,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       };
     }
     if (first !== 'hello') {
-      if (first === 'aborted') throw interrupted();
+      if (first === 'aborted') throw interrupted(preservedLog(req.paths, id));
       kernel.killGroup('SIGKILL');
       const exit = await kernel.waitOrKill(2000);
       throw await bootFailure(
@@ -253,6 +254,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         'IMAGE_UNREADABLE',
         `the guest could not mount image ${quote(req.imagePath)} as its root: ${f.message}`,
         {
+          details: `full console log: ${preservedLog(req.paths, id)}`,
           hint: 'the image must hold a filesystem the kernel knows (ext4, ext3, ext2); check it with `e2fsck -fn`',
         },
       );
@@ -287,7 +289,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
     runTimer?.cancel();
     trace('command exited');
     const commandMs = nowMs() - t0 - bootMs;
-    if (outcome.kind === 'aborted') throw interrupted();
+    if (outcome.kind === 'aborted') throw interrupted(preservedLog(req.paths, id));
     if (outcome.kind === 'kernel-exited') {
       const exit = await kernel.waitOrKill(1000);
       throw await bootFailure('died', exit, kernel, 0, preservedLog(req.paths, id));
@@ -297,6 +299,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         'RUN_TIMEOUT',
         `the command ${quote(req.argv.join(' '))} did not finish within ${(req.timeoutMs ?? 0) / 1000} s`,
         {
+          details: `full console log: ${preservedLog(req.paths, id)}`,
           hint: 'raise --timeout, or check what the command waits for',
           exitCode: 124,
         },
@@ -331,10 +334,8 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       kernel.killGroup('SIGTERM');
       await kernel.waitOrKill(2000);
     }
-    if (!succeeded && existsSync(consoleLog)) {
-      mkdirSync(join(req.paths.stateDir, 'logs'), { recursive: true, mode: 0o700 });
-      copyFileSync(consoleLog, preservedLog(req.paths, id));
-    }
+    // The error names this copy; the logs directory keeps only the newest few (host/run-logs.ts).
+    if (!succeeded && existsSync(consoleLog)) preserveRunLog(req.paths, id, consoleLog);
     unwatch?.();
     await nics?.release();
     releaseLocks?.();
@@ -344,11 +345,11 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
   }
 }
 
-const preservedLog = (paths: HostPaths, id: string): string =>
-  join(paths.stateDir, 'logs', `${id}.console.log`);
-
-function interrupted(): UmlError {
-  return new UmlError('INTERRUPTED', 'interrupted: the machine was stopped', { exitCode: 130 });
+function interrupted(logPath: string): UmlError {
+  return new UmlError('INTERRUPTED', 'interrupted: the machine was stopped', {
+    details: `full console log: ${logPath}`,
+    exitCode: 130,
+  });
 }
 
 /** The error for a kernel that died, hung or panicked (its module is loaded only then). */
