@@ -1,5 +1,4 @@
 // The image cache: root filesystem images built by umlkit, keyed by content hash, never written after build.
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -163,6 +162,8 @@ export async function buildImage(
   const busybox = await ensureBusybox(paths, env, (line) => progress(line, 0.1));
   if (signal?.aborted) throw interrupted(name);
   const busyboxBytes = readFileSync(busybox);
+  // Loaded here, not at the top: every `run` imports this module, and only a build hashes.
+  const { createHash } = await import('node:crypto');
   const hash = createHash('sha256')
     .update(
       JSON.stringify({

@@ -12,6 +12,7 @@ import { type CgroupSupport, createMachineCgroup, NO_CGROUP_CONTROLLERS, removeW
 import { landlockAbi, landlockLaunch } from './landlock.ts';
 import { sharedLibraries } from './libraries.ts';
 import { JAIL_PATH, probeSandbox } from './probe.ts';
+import { probeMemoFile } from './probe-memo.ts';
 import { closeFd, openSeccompProgram, seccompDefault } from './seccomp.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -146,10 +147,11 @@ function launchParts(input: SandboxInput): {
   const preload = env.LD_PRELOAD;
   const onOther = seccompDefault(input.env, input.kernelArgv.includes('seccomp=on'));
   const fd = openSeccompProgram(input.runDir, onOther, input.network === true);
+  const memo = probeMemoFile(input.env);
   const kernelFiles = [
     input.kernelPath,
-    ...sharedLibraries(input.kernelPath),
-    ...(preload ? [preload, ...sharedLibraries(preload)] : []),
+    ...sharedLibraries(input.kernelPath, memo),
+    ...(preload ? [preload, ...sharedLibraries(preload, memo)] : []),
   ];
   return { limits, env, onOther, fd, kernelFiles };
 }

@@ -3,13 +3,28 @@
 import { execFileSync } from 'node:child_process';
 import { quote, UmlError } from '../../core/errors.ts';
 import { readElfInfo } from '../elf.ts';
+import { fileIdentity, recall, remember } from './probe-memo.ts';
 
 const cache = new Map<string, string[]>();
 
-/** Absolute paths from `ldd` (glibc's own resolver, so the answer matches what ld.so will load). */
-export function sharedLibraries(program: string): string[] {
+const isPathList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((p) => typeof p === 'string' && fileIdentity(p) !== undefined);
+
+/**
+ * Absolute paths from `ldd` (glibc's own resolver, so the answer matches what ld.so will load). With
+ * `memoFile`, the answer is kept across processes for this very binary (probe-memo.ts), as long as every
+ * library it names still exists.
+ */
+export function sharedLibraries(program: string, memoFile?: string): string[] {
   const known = cache.get(program);
   if (known) return known;
+  const id = fileIdentity(program);
+  const key = `ldd\0${program}\0${id}`;
+  const remembered = memoFile && id ? recall(memoFile, key, isPathList) : undefined;
+  if (remembered) {
+    cache.set(program, remembered);
+    return remembered;
+  }
   if (readElfInfo(program).isStatic) return [];
   let text: string;
   try {
@@ -32,5 +47,6 @@ export function sharedLibraries(program: string): string[] {
     }
   }
   cache.set(program, libs);
+  if (memoFile && id) remember(memoFile, key, libs);
   return libs;
 }

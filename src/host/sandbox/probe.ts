@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { NATIVE_DIR } from '../kernel-env.ts';
 import { findOnPath } from '../tool.ts';
 import { type CgroupSupport, probeCgroup } from './cgroup.ts';
+import { bootId, fileIdentity, probeMemoFile, recall, remember } from './probe-memo.ts';
 
 export const JAIL_PATH = join(NATIVE_DIR, 'umlkit-jail');
 
@@ -31,9 +32,28 @@ export function probeSandbox(env: Env): SandboxSupport {
   const known = cache.get(key);
   if (known) return known;
   const found = bwrap && existsSync(bwrap) ? bwrap : undefined;
-  const support = { bwrap: found, namespaces: probeNamespaces(found), cgroup: probeCgroup(env) };
+  const support = { bwrap: found, namespaces: rememberedNamespaces(found, env), cgroup: probeCgroup(env) };
   cache.set(key, support);
   return support;
+}
+
+const isLayer = (v: unknown): v is LayerStatus =>
+  typeof v === 'object' &&
+  v !== null &&
+  (v as LayerStatus).ok === true &&
+  typeof (v as LayerStatus).detail === 'string';
+
+/** A success is remembered for this bwrap and jail until the host reboots (probe-memo.ts). */
+function rememberedNamespaces(bwrap: string | undefined, env: Env): LayerStatus {
+  const ids = bwrap ? [fileIdentity(bwrap), fileIdentity(JAIL_PATH)] : [];
+  if (!bwrap || ids.includes(undefined)) return probeNamespaces(bwrap);
+  const file = probeMemoFile(env);
+  const key = `namespaces\0${bwrap}\0${ids.join('\0')}\0${bootId()}\0${process.getuid?.() ?? ''}`;
+  const known = recall(file, key, isLayer);
+  if (known) return known;
+  const probed = probeNamespaces(bwrap);
+  if (probed.ok) remember(file, key, probed);
+  return probed;
 }
 
 function probeNamespaces(bwrap: string | undefined): LayerStatus {
