@@ -9,6 +9,7 @@ import {
 } from '../host/image/images.ts';
 import type { HostPaths } from '../host/paths.ts';
 import type { CliContext } from './command.ts';
+import { interruptible } from './interruptible.ts';
 import { createProgress } from './progress.ts';
 
 export async function resolveImage(
@@ -27,23 +28,9 @@ export async function resolveImage(
   }
   const progress = createProgress(ctx.stderr, `building image ${name}`);
   // Ctrl-C during a first-use build stops it cleanly (no staging tree or temporary image is left).
-  const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const record = await buildImage(
-      name,
-      paths,
-      ctx.env,
-      (step, f) => progress.update(step, f),
-      false,
-      abort.signal,
-    );
-    progress.done(`built ${record.path}`);
-    return record.path;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const record = await interruptible((signal) =>
+    buildImage(name, paths, ctx.env, (step, f) => progress.update(step, f), false, signal),
+  );
+  progress.done(`built ${record.path}`);
+  return record.path;
 }

@@ -1,11 +1,9 @@
 // The `umlkit cow …` verbs end to end through the CLI entry: output, --json, exit codes and error rendering.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
 import { makeBase, sh, sha256, tempDir, UML_MOO, writeSectors } from '../helpers/cow-files.ts';
+import { type CliOutcome, runCliInProcess } from '../helpers/in-process-cli.ts';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -13,23 +11,8 @@ beforeEach(() => {
 });
 afterEach(() => t.cleanup());
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: { ...process.env, UMLKIT_STATE_DIR: join(t.dir, 'state') },
-    cwd: t.dir,
-  };
-  const code = await main(argv, ctx);
-  return { code, out, err };
-}
+const cli = (...argv: string[]): Promise<CliOutcome> =>
+  runCliInProcess(argv, { ...process.env, UMLKIT_STATE_DIR: join(t.dir, 'state') }, t.dir);
 
 describe('umlkit cow', () => {
   it('create, info, diff, commit, merge, rebase', async () => {

@@ -3,11 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../src/cli/command.ts';
-import { main } from '../../src/cli/main.ts';
 import { tempDir } from '../helpers/cow-files.ts';
+import { type CliOutcome, runCliInProcess } from '../helpers/in-process-cli.ts';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -15,23 +13,8 @@ beforeEach(() => {
 });
 afterEach(() => t.cleanup());
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: { PATH: process.env.PATH, UMLKIT_STATE_DIR: join(t.dir, 'state') },
-    cwd: t.dir,
-  };
-  const code = await main(argv, ctx);
-  return { code, out, err };
-}
+const cli = (...argv: string[]): Promise<CliOutcome> =>
+  runCliInProcess(argv, { PATH: process.env.PATH, UMLKIT_STATE_DIR: join(t.dir, 'state') }, t.dir);
 
 /** A host tree with one of each: a file, a directory (holding a file) and a symlink. */
 function makeTree(): string {

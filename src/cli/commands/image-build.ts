@@ -3,6 +3,7 @@ import { UmlError } from '../../core/errors.ts';
 import { buildImage, KNOWN_IMAGES } from '../../host/image/images.ts';
 import { resolvePaths } from '../../host/paths.ts';
 import type { Command } from '../command.ts';
+import { interruptible } from '../interruptible.ts';
 import { createProgress } from '../progress.ts';
 
 export const command: Command = {
@@ -20,25 +21,18 @@ export const command: Command = {
     const name = args.positionals[0] ?? 'busybox';
     const progress = createProgress(ctx.stderr, `image ${name}`);
     // Ctrl-C stops the build, which removes its staging tree and temporary image before exiting.
-    const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
-      const record = await buildImage(
+    const record = await interruptible((signal) =>
+      buildImage(
         name,
         resolvePaths(ctx.env),
         ctx.env,
         (s, f) => progress.update(s, f),
         args.values.force === true,
-        abort.signal,
-      );
-      progress.done();
-      ctx.stdout.write(`${record.name}\t${record.path}\n`);
-      return 0;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+        signal,
+      ),
+    );
+    progress.done();
+    ctx.stdout.write(`${record.name}\t${record.path}\n`);
+    return 0;
   },
 };
