@@ -26,14 +26,15 @@ const { resolvePaths } = await import('../dist/host/paths.js');
 const env = process.env;
 const paths = resolvePaths(env);
 const stored = listStoredKernels(paths).filter((k) => k.manifest);
-const PROFILE = 'fast'; // every build of test/kernel/ is the fast profile
-
 const sha = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
-// The inputs `kernel build` hashes (src/host/kernel-build.ts): the profile's fragment, and umlkit's own
-// patches for a Debian source's series (kernel/patches/<series>/*.patch in name order).
-const fragments = [
-  { name: `umlkit:${PROFILE}.config`, sha256: sha(join(KERNEL_DATA_DIR, 'profiles', `${PROFILE}.config`)) },
-];
+// The inputs `kernel build` hashes (src/host/kernel-build.ts): the profile's fragments (debug builds on
+// fast), and umlkit's own patches for a Debian source's series (kernel/patches/<series>/*.patch in name order).
+const PROFILE_FRAGMENTS = { fast: ['fast'], debug: ['fast', 'debug'] };
+const fragmentsOf = (profile) =>
+  PROFILE_FRAGMENTS[profile].map((p) => ({
+    name: `umlkit:${p}.config`,
+    sha256: sha(join(KERNEL_DATA_DIR, 'profiles', `${p}.config`)),
+  }));
 function builtinPatches(kernelVersion) {
   const series = /^(\d+\.\d+)/.exec(kernelVersion)?.[1] ?? '';
   const dir = join(KERNEL_DATA_DIR, 'patches', series);
@@ -44,29 +45,32 @@ function builtinPatches(kernelVersion) {
     .map((f) => ({ name: `umlkit:${series}/${f}`, sha256: sha(join(dir, f)) }));
 }
 
-function keyOf(origin, kernelVersion, patches) {
+function keyOf(origin, kernelVersion, patches, profile = 'fast') {
+  const fragments = fragmentsOf(profile);
   const key = createHash('sha256')
-    .update(buildKeyMaterial({ origin, kernelVersion, profile: PROFILE, fragments, patches }))
+    .update(buildKeyMaterial({ origin, kernelVersion, profile, fragments, patches }))
     .digest('hex');
-  return { key, name: buildName(kernelVersion, PROFILE, key) };
+  return { key, name: buildName(kernelVersion, profile, key) };
 }
 
 /** Why the closest cached build (same origin) is not the one wanted: which input moved. */
-function whyNot(sameOrigin, want) {
-  if (sameOrigin.length === 0) return 'no build of this source at all';
+function whyNot(sameOrigin, want, profile = 'fast') {
+  sameOrigin = sameOrigin.filter((k) => k.manifest.profile === undefined || k.manifest.profile === profile);
+  if (sameOrigin.length === 0) return `no ${profile} build of this source at all`;
+  const fragments = fragmentsOf(profile);
   const m = sameOrigin.sort((a, b) => b.manifest.builtAt.localeCompare(a.manifest.builtAt))[0].manifest;
   const moved = [];
   if (m.origin.kind === 'debian' && m.origin.version !== want.version)
     moved.push(`source ${m.origin.version} → ${want.version}`);
   if (m.kernelVersion !== want.kernelVersion) moved.push(`kernel ${m.kernelVersion} → ${want.kernelVersion}`);
   const hashes = (xs) => (xs ?? []).map((x) => x.sha256).join(',');
-  if (hashes(m.fragments) !== hashes(fragments)) moved.push(`${PROFILE}.config changed`);
+  if (hashes(m.fragments) !== hashes(fragments)) moved.push(`${profile} profile fragments changed`);
   if (hashes(m.patches) !== hashes(want.patches)) moved.push('umlkit patches changed');
   return `cached ${m.name} is for other inputs (${moved.join(', ') || 'build recipe changed'})`;
 }
 
 const results = [];
-async function debianBuild(label, series) {
+async function debianBuild(label, series, profile = 'fast') {
   let src;
   try {
     src = await resolveDebianSource(series, undefined, paths, env, () => {});
@@ -76,7 +80,7 @@ async function debianBuild(label, series) {
   const kernelVersion = upstreamVersion(src.version);
   const patches = builtinPatches(kernelVersion);
   const origin = { kind: 'debian', package: src.package, version: src.version, suite: src.suite };
-  const { key, name } = keyOf(origin, kernelVersion, patches);
+  const { key, name } = keyOf(origin, kernelVersion, patches, profile);
   const hit = stored.find((k) => k.manifest.key === key);
   const what = `${src.package} ${src.version} (${src.suite})`;
   if (hit) return results.push({ label, ok: true, note: `${what}: ${hit.name}` });
@@ -86,7 +90,7 @@ async function debianBuild(label, series) {
   results.push({
     label,
     ok: false,
-    note: `${what}: wants ${name}; ${whyNot(same, { version: src.version, kernelVersion, patches })}`,
+    note: `${what}: wants ${name}; ${whyNot(same, { version: src.version, kernelVersion, patches }, profile)}`,
   });
 }
 
@@ -130,6 +134,7 @@ function treeBuild(label) {
 
 await debianBuild('fast 6.1', '6.1');
 await debianBuild('fast newest', 'newest');
+await debianBuild('debug 6.1', '6.1', 'debug');
 treeBuild('test tree');
 
 console.log(`kernel cache: ${join(paths.cacheDir, 'kernels')}`);
