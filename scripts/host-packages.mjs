@@ -1,8 +1,10 @@
 // The Debian packages umlkit and its test suite need, and a check of which are missing.
 import { execFileSync } from 'node:child_process';
 
-/** Runtime: the kernel, ext4 tools, busybox for the default image, a C toolchain for the agent. */
-/** bubblewrap: the sandbox every machine runs in (docs/security.md). */
+/**
+ * Runtime: the kernel, ext4 tools, busybox for the default image, a C toolchain for the agent, bubblewrap
+ * for the sandbox every machine runs in (docs/security.md), passt for `--net user` (docs/networking.md).
+ */
 export const RUNTIME_PACKAGES = [
   'user-mode-linux',
   'e2fsprogs',
@@ -10,9 +12,21 @@ export const RUNTIME_PACKAGES = [
   'gcc',
   'libc6-dev',
   'bubblewrap',
+  'passt',
 ];
-/** Tests: uml-utilities (uml_mkcow, uml_moo, uml_mconsole) for interop checks, util-linux for runuser. */
-export const TEST_PACKAGES = ['uml-utilities', 'util-linux', 'procps'];
+/**
+ * Tests: uml-utilities (uml_mkcow, uml_moo, uml_mconsole) for interop checks, util-linux for runuser,
+ * tshark and tcpdump to read captures, gdb for `run --gdb`, iproute2 for the tap test's namespace.
+ */
+export const TEST_PACKAGES = [
+  'uml-utilities',
+  'util-linux',
+  'procps',
+  'tshark',
+  'tcpdump',
+  'gdb',
+  'iproute2',
+];
 /**
  * `umlkit kernel build` and `npm run test:kernel` (docs/kernels.md): the compiler and kbuild's tools, libelf
  * headers, tar/xz/patch for Debian's source packages, git for the tree and bisect tests, gdb for `run --gdb`.
