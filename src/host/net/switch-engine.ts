@@ -135,7 +135,8 @@ export class SwitchEngine {
     });
     fast.takeSeen((mac, session) => {
       const port = this.#bySession.get(session);
-      if (port) this.table.learn(mac, port.id);
+      // New to the table again (it was evicted meanwhile): the thread gets it back, so both stay alike.
+      if (port && this.table.learn(mac, port.id)) fast.setMac(mac, session);
     });
     this.table.sweep();
   }
