@@ -54,9 +54,14 @@ async function dmesgBoot(
   });
   const stderr = new Writable({ write: (_c, _e, done) => done() });
   const result = await runMachine({
-    kernel: { ...kernel, bootArgs },
+    // A large log buffer: the lines read here (the version, the delay loop's lpj) come first, and a kernel
+    // with every driver built in (the `full` profile) logs enough to push them out of the default 128 KiB.
+    kernel: { ...kernel, bootArgs: [...bootArgs, 'log_buf_len=4M'] },
     imagePath,
-    memoryBytes: 64 << 20,
+    // Room for any profile: a `full` build (every Debian module built in) uses ~70 MiB once booted and
+    // ran out of memory during its initcalls with 64 MiB (and at times with 128). Guest RAM is a sparse
+    // file, so only what the boot touches is ever allocated.
+    memoryBytes: 256 << 20,
     disks: [],
     argv: ['dmesg'],
     env: [GUEST_SYSTEM_PATH],
