@@ -18,6 +18,7 @@ import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
 import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
+import { DeliveryTimer } from './delivery-timer.ts';
 import { LoopbackUdpBatch } from './udp-batch.ts';
 import { UnicastFastPath } from './unicast-fast-path.ts';
 
@@ -69,6 +70,7 @@ export class SwitchEngine {
   readonly udpPort: number;
   readonly #fast: UnicastFastPath | undefined;
   readonly #syncTimer: NodeJS.Timeout | undefined;
+  readonly #delayed = new DeliveryTimer();
 
   private constructor(
     readonly socket: LoopbackUdpBatch,
@@ -177,6 +179,7 @@ export class SwitchEngine {
 
   close(): void {
     if (this.#syncTimer) clearInterval(this.#syncTimer);
+    this.#delayed.close();
     // The thread reads the socket: stop it before the fd can be closed (and its number reused).
     this.socket.stopReading();
     this.#fast?.stop();
@@ -265,7 +268,7 @@ export class SwitchEngine {
     if (times.length === 0) this.stats.dropped++;
     for (const t of times) {
       if (t <= now) go();
-      else setTimeout(go, t - now);
+      else this.#delayed.at(t, go);
     }
   }
 
