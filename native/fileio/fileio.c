@@ -198,6 +198,33 @@ static napi_value js_copy_runs(napi_env env, napi_callback_info info) {
 // inOffset + s*sectorSize to s*sectorSize, clipped to sizeBytes. This is an overlay merge's inner loop; doing
 // the bitmap scan here spares JavaScript one object per run. fromSector must be a multiple of 8. Throws an
 // Error with code "EOF" when the input ends inside a run.
+/**
+ * The next run of written sectors in bitmap `bm` at or after sector *s and before `to`, as a byte range
+ * (sector size `ss`) clipped to `size`; *s moves past it. 0 when there is none left. A run wholly past
+ * `size` is skipped. Whole bytes of 0x00 or 0xff go 8 sectors at a time: bitmaps are mostly one or the
+ * other.
+ */
+static int next_run(const unsigned char *bm, int64_t *s, int64_t to, int64_t ss, int64_t size, int64_t *pos,
+                    int64_t *len) {
+  int64_t at = *s;
+  for (;;) {
+    while (at < to && !((bm[at / 8] >> (at % 8)) & 1)) at += at % 8 == 0 && at + 8 <= to && bm[at / 8] == 0 ? 8 : 1;
+    if (at >= to) {
+      *s = to;
+      return 0;
+    }
+    int64_t start = at;
+    while (at < to && ((bm[at / 8] >> (at % 8)) & 1)) at += at % 8 == 0 && at + 8 <= to && bm[at / 8] == 0xff ? 8 : 1;
+    *pos = start * ss;
+    *len = (at - start) * ss;
+    if (*pos + *len > size) *len = size > *pos ? size - *pos : 0;
+    if (*len > 0) {
+      *s = at;
+      return 1;
+    }
+  }
+}
+
 static napi_value js_copy_bitmap_runs(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   int32_t fd_in, fd_out, ss;
@@ -221,48 +248,24 @@ static napi_value js_copy_bitmap_runs(napi_env env, napi_callback_info info) {
   const unsigned char *bm = data;
   copier c = {fd_in, fd_out, 0, NULL, 0, NULL};
   double total = 0, runs = 0;
-  int64_t start = -1;
-  for (int64_t s = from; s <= to;) {
-    int set;
-    if (s == to) {
-      set = 0;
-    } else if (s % 8 == 0 && s + 8 <= to && (bm[s / 8] == 0 || bm[s / 8] == 0xff)) {
-      // Whole bytes of 0x00 or 0xff: bitmaps are mostly one or the other.
-      if ((bm[s / 8] == 0xff) == (start >= 0)) {
-        s += 8;
-        continue;
-      }
-      set = bm[s / 8] == 0xff;
-    } else {
-      set = (bm[s / 8] >> (s % 8)) & 1;
+  int64_t pos, len;
+  for (int64_t s = from; next_run(bm, &s, to, ss, size, &pos, &len);) {
+    int64_t n = copy_run(&c, in_off + pos, pos, len);
+    if (n < 0) {
+      free(c.buf);
+      return throw_errno(env, c.syscall, c.err, runs, (double)pos);
     }
-    if (set && start < 0) {
-      start = s;
-    } else if (!set && start >= 0) {
-      int64_t pos = start * ss;
-      int64_t len = (s - start) * ss;
-      if (pos + len > size) len = size > pos ? size - pos : 0;
-      if (len > 0) {
-        int64_t n = copy_run(&c, in_off + pos, pos, len);
-        if (n < 0) {
-          free(c.buf);
-          return throw_errno(env, c.syscall, c.err, runs, (double)pos);
-        }
-        total += (double)n;
-        runs++;
-        if (n < len) {
-          free(c.buf);
-          napi_value code, msg, error;
-          napi_create_string_utf8(env, "EOF", NAPI_AUTO_LENGTH, &code);
-          napi_create_string_utf8(env, "the input ended inside a run", NAPI_AUTO_LENGTH, &msg);
-          napi_create_error(env, code, msg, &error);
-          napi_throw(env, error);
-          return NULL;
-        }
-      }
-      start = -1;
+    total += (double)n;
+    runs++;
+    if (n < len) {
+      free(c.buf);
+      napi_value code, msg, error;
+      napi_create_string_utf8(env, "EOF", NAPI_AUTO_LENGTH, &code);
+      napi_create_string_utf8(env, "the input ended inside a run", NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, code, msg, &error);
+      napi_throw(env, error);
+      return NULL;
     }
-    s++;
   }
   free(c.buf);
   napi_value r, v;
@@ -394,33 +397,10 @@ static napi_value js_merge_bitmap_window(napi_env env, napi_callback_info info) 
   const unsigned char *bm = data;
   int64_t *runs = sc->runs;
   size_t nr = 0;
-  int64_t start = -1;
-  for (int64_t s = from; s <= to;) {
-    int set;
-    if (s == to) {
-      set = 0;
-    } else if (s % 8 == 0 && s + 8 <= to && (bm[s / 8] == 0 || bm[s / 8] == 0xff)) {
-      if ((bm[s / 8] == 0xff) == (start >= 0)) {
-        s += 8;
-        continue;
-      }
-      set = bm[s / 8] == 0xff;
-    } else {
-      set = (bm[s / 8] >> (s % 8)) & 1;
-    }
-    if (set && start < 0) {
-      start = s;
-    } else if (!set && start >= 0) {
-      int64_t pos = start * ss, len = (s - start) * ss;
-      if (pos + len > size) len = size > pos ? size - pos : 0;
-      if (len > 0) {
-        runs[2 * nr] = pos;
-        runs[2 * nr + 1] = len;
-        nr++;
-      }
-      start = -1;
-    }
-    s++;
+  int64_t pos, len;
+  for (int64_t s = from; next_run(bm, &s, to, ss, size, &pos, &len); nr++) {
+    runs[2 * nr] = pos;
+    runs[2 * nr + 1] = len;
   }
 
   copier c = {fd_in, fd_out, 0, NULL, 0, NULL};
