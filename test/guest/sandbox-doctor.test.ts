@@ -3,9 +3,9 @@
 // the refusal when neither is available, and a delegated cgroup tree as used.
 
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeDelegatedCgroup } from '../helpers/sandbox-probe.ts';
 import { createSandbox, ensureTestUser, REPO, type Sandbox, umlkit } from '../helpers/umlkit-cli.ts';
 
 const user = ensureTestUser();
@@ -57,17 +57,7 @@ describe(`doctor as ${user ?? 'the current user'}`, () => {
   });
 
   it('with a delegated cgroup tree: cgroup used, pids and memory used', async () => {
-    const own = join(box.root, 'doctor-cg');
-    mkdirSync(own);
-    writeFileSync(join(own, 'cgroup.controllers'), 'cpu memory pids\n');
-    writeFileSync(join(own, 'cgroup.subtree_control'), '');
-    writeFileSync(join(own, 'cgroup.procs'), '');
-    if (user) {
-      const uid = Number(execFileSync('id', ['-u', user]).toString());
-      const gid = Number(execFileSync('id', ['-g', user]).toString());
-      for (const p of ['', 'cgroup.controllers', 'cgroup.subtree_control', 'cgroup.procs'])
-        chownSync(join(own, p), uid, gid);
-    }
+    const own = fakeDelegatedCgroup(join(box.root, 'doctor-cg'), user);
     const r = await umlkit(box, ['doctor'], { env: { UMLKIT_CGROUP_ROOT: own } });
     expect(line(r.stdout.toString(), 'cgroup')).toBe(
       `ok    cgroup: used: ${own}/umlkit (delegated; pids and memory enabled for machine groups); pids used (pids.max per machine), memory used (memory.max per machine), cpu not limited (umlkit has no CPU-limit option; UML runs on one host CPU)`,

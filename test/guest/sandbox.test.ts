@@ -19,7 +19,7 @@ import { fsizeLimit } from '../../src/core/sandbox-argv.ts';
 import { CONSOLE_LOG_CAP } from '../../src/host/kernel-process.ts';
 import { DEFAULT_NOFILE_LIMIT, DEFAULT_PIDS_LIMIT } from '../../src/host/sandbox/launcher.ts';
 import { sharedLibraries } from '../../src/host/sandbox/libraries.ts';
-import { machineViews, mountPoints, visiblePaths } from '../helpers/sandbox-probe.ts';
+import { fakeDelegatedCgroup, machineViews, mountPoints, visiblePaths } from '../helpers/sandbox-probe.ts';
 import {
   createSandbox,
   ensureTestUser,
@@ -244,18 +244,7 @@ describe('from outside', () => {
   });
 
   it('with a delegated cgroup tree (UMLKIT_CGROUP_ROOT): the launcher is in the machine group from the start, which is gone after', async () => {
-    const own = join(box.root, 'cg');
-    mkdirSync(own);
-    writeFileSync(join(own, 'cgroup.controllers'), 'cpu memory pids\n');
-    writeFileSync(join(own, 'cgroup.subtree_control'), '');
-    writeFileSync(join(own, 'cgroup.procs'), '');
-    if (user) {
-      const uid = Number(execFileSync('id', ['-u', user]).toString());
-      const gid = Number(execFileSync('id', ['-g', user]).toString());
-      for (const p of ['', 'cgroup.controllers', 'cgroup.subtree_control', 'cgroup.procs']) {
-        chownSync(join(own, p), uid, gid);
-      }
-    }
+    const own = fakeDelegatedCgroup(join(box.root, 'cg'), user);
     const run = umlkit(box, ['run', '--mem', '96M', '--', 'sh', '-c', 'sleep 4'], {
       env: { UMLKIT_CGROUP_ROOT: own },
     });

@@ -1,6 +1,16 @@
 // Reads the confinement of a machine's host processes from outside, as Firecracker's jailer tests do:
 // /proc/<pid>/status, ns links, limits and the root directory each process sees.
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { machineProcesses } from './umlkit-cli.ts';
 
 export interface ProcessView {
@@ -91,4 +101,23 @@ export function visiblePaths(pid: number, limit = 5000): string[] {
     }
   }
   return out.sort();
+}
+
+/**
+ * A directory that looks like a cgroup v2 group delegated to `user` (or to the runner): it offers cpu,
+ * memory and pids and holds no process. For UMLKIT_CGROUP_ROOT, where this host delegates no real one.
+ */
+export function fakeDelegatedCgroup(dir: string, user: string | undefined): string {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'cgroup.controllers'), 'cpu memory pids\n');
+  writeFileSync(join(dir, 'cgroup.subtree_control'), '');
+  writeFileSync(join(dir, 'cgroup.procs'), '');
+  if (user) {
+    const uid = Number(execFileSync('id', ['-u', user]).toString());
+    const gid = Number(execFileSync('id', ['-g', user]).toString());
+    for (const p of ['', 'cgroup.controllers', 'cgroup.subtree_control', 'cgroup.procs']) {
+      chownSync(join(dir, p), uid, gid);
+    }
+  }
+  return dir;
 }
