@@ -1,25 +1,10 @@
 // The CLI surface without a guest: help that teaches, usage errors with exit 2, versions.
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { main } from '../../src/cli/main.ts';
+import { type CliOutcome, runCliInProcess } from '../helpers/in-process-cli.ts';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: { PATH: process.env.PATH },
-    cwd: process.cwd(),
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]): Promise<CliOutcome> =>
+  runCliInProcess(argv, { PATH: process.env.PATH }, process.cwd());
 
 describe('help', () => {
   it('lists every command with a summary', async () => {

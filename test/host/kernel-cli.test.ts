@@ -11,10 +11,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { main } from '../../src/cli/main.ts';
+import { type CliOutcome, runCliInProcess } from '../helpers/in-process-cli.ts';
 import { expectNoStack } from '../helpers/umlkit-cli.ts';
 
 const DEBIAN_KERNEL = '/usr/bin/linux.uml';
@@ -25,16 +24,7 @@ let root: string;
 let env: Record<string, string>;
 const kernels = (): string => join(root, 'cache', 'kernels');
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, stdin: new PassThrough(), env, cwd: root });
-  return { code, out, err };
-}
+const cli = (...argv: string[]): Promise<CliOutcome> => runCliInProcess(argv, env, root);
 
 beforeEach(() => {
   root = mkdtempSync('/tmp/uk-kcli-');
