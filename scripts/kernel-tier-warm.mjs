@@ -6,7 +6,7 @@
 // kernel tier only when this passes. Prints, for each build, what it looked for and what it found.
 // Needs the project built (dist/); `npm ci` does that.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -15,7 +15,7 @@ if (!existsSync(join(ROOT, 'dist', 'host', 'kernel-build.js'))) {
   process.exit(1);
 }
 const { buildKeyMaterial, buildName } = await import('../dist/core/kernel-build.js');
-const { KERNEL_DATA_DIR } = await import('../dist/host/kernel-build.js');
+const { builtinPatches, profileFragments } = await import('../dist/host/kernel-build.js');
 const { resolveDebianSource, treeKernelVersion, upstreamVersion } = await import(
   '../dist/host/kernel-source.js'
 );
@@ -26,27 +26,11 @@ const { resolvePaths } = await import('../dist/host/paths.js');
 const env = process.env;
 const paths = resolvePaths(env);
 const stored = listStoredKernels(paths).filter((k) => k.manifest);
-const sha = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
-// The inputs `kernel build` hashes (src/host/kernel-build.ts): the profile's fragments (debug builds on
-// fast), and umlkit's own patches for a Debian source's series (kernel/patches/<series>/*.patch in name order).
-const PROFILE_FRAGMENTS = { fast: ['fast'], debug: ['fast', 'debug'] };
-const fragmentsOf = (profile) =>
-  PROFILE_FRAGMENTS[profile].map((p) => ({
-    name: `umlkit:${p}.config`,
-    sha256: sha(join(KERNEL_DATA_DIR, 'profiles', `${p}.config`)),
-  }));
-function builtinPatches(kernelVersion) {
-  const series = /^(\d+\.\d+)/.exec(kernelVersion)?.[1] ?? '';
-  const dir = join(KERNEL_DATA_DIR, 'patches', series);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.patch'))
-    .sort()
-    .map((f) => ({ name: `umlkit:${series}/${f}`, sha256: sha(join(dir, f)) }));
-}
 
+// The key of a build from the inputs `kernel build` hashes, taken from its own functions: the profile's
+// fragments (debug builds on fast) and umlkit's patches for a Debian source's series.
 function keyOf(origin, kernelVersion, patches, profile = 'fast') {
-  const fragments = fragmentsOf(profile);
+  const fragments = profileFragments(profile);
   const key = createHash('sha256')
     .update(buildKeyMaterial({ origin, kernelVersion, profile, fragments, patches }))
     .digest('hex');
@@ -57,7 +41,7 @@ function keyOf(origin, kernelVersion, patches, profile = 'fast') {
 function whyNot(sameOrigin, want, profile = 'fast') {
   sameOrigin = sameOrigin.filter((k) => k.manifest.profile === undefined || k.manifest.profile === profile);
   if (sameOrigin.length === 0) return `no ${profile} build of this source at all`;
-  const fragments = fragmentsOf(profile);
+  const fragments = profileFragments(profile);
   const m = sameOrigin.sort((a, b) => b.manifest.builtAt.localeCompare(a.manifest.builtAt))[0].manifest;
   const moved = [];
   if (m.origin.kind === 'debian' && m.origin.version !== want.version)

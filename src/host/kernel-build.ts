@@ -64,6 +64,11 @@ const PROFILE_FILES: Record<KernelProfile, readonly string[]> = {
   debug: ['fast.config', 'debug.config'],
 };
 
+/** The profile's own fragments as `kernel build` hashes them (the CI warm check computes keys with it). */
+export function profileFragments(profile: KernelProfile): Input[] {
+  return PROFILE_FILES[profile].map((f) => hashed(join(KERNEL_DATA_DIR, 'profiles', f), `umlkit:${f}`));
+}
+
 export type BuildSource =
   | { readonly kind: 'tree'; readonly dir: string }
   | { readonly kind: 'debian'; readonly version: string; readonly suite?: string };
@@ -106,7 +111,7 @@ function hashed(path: string, name = basename(path)): Input {
 }
 
 /** umlkit's own patches for a Debian source of this series (kernel/patches/<series>/*.patch, in name order). */
-function builtinPatches(kernelVersion: string): Input[] {
+export function builtinPatches(kernelVersion: string): Input[] {
   const series = /^(\d+\.\d+)/.exec(kernelVersion)?.[1] ?? '';
   const dir = join(KERNEL_DATA_DIR, 'patches', series);
   if (!existsSync(dir)) return [];
@@ -226,10 +231,7 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
       },
     );
   }
-  const profileInputs = PROFILE_FILES[req.profile].map((f) =>
-    hashed(join(KERNEL_DATA_DIR, 'profiles', f), `umlkit:${f}`),
-  );
-  const fragments = [...profileInputs, ...req.fragments.map((f) => hashed(f))];
+  const fragments = [...profileFragments(req.profile), ...req.fragments.map((f) => hashed(f))];
   const jobs = req.jobs ?? availableParallelism();
 
   // 1. The source: what it is (for the key) before any expensive step.
