@@ -153,28 +153,27 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
   };
 
   const status = (): Record<string, unknown> => {
-    engine.sync(); // what the fast path forwarded since the last look
-    return statusNow();
+    engine.sync(); // what the fast path forwarded since the last look, before counters and MACs are read
+    return {
+      name,
+      subnet: spec.subnet,
+      udpPort: engine.udpPort,
+      switch: me,
+      startedAt,
+      stats: engine.stats,
+      ports: ports.map((p) => {
+        const live = engine.ports.get(p.id);
+        return {
+          ...p,
+          impairment: formatImpairment(live?.impairment ?? parseImpairment('clear')),
+          rxFrames: live?.rxFrames ?? 0,
+          txFrames: live?.txFrames ?? 0,
+        };
+      }),
+      macs: engine.macEntries(),
+      leases,
+    };
   };
-  const statusNow = (): Record<string, unknown> => ({
-    name,
-    subnet: spec.subnet,
-    udpPort: engine.udpPort,
-    switch: me,
-    startedAt,
-    stats: engine.stats,
-    ports: ports.map((p) => {
-      const live = engine.ports.get(p.id);
-      return {
-        ...p,
-        impairment: formatImpairment(live?.impairment ?? parseImpairment('clear')),
-        rxFrames: live?.rxFrames ?? 0,
-        txFrames: live?.txFrames ?? 0,
-      };
-    }),
-    macs: engine.macEntries(),
-    leases,
-  });
 
   let stopping = false;
   let finish: (() => void) | undefined;

@@ -235,9 +235,8 @@ export class SwitchEngine {
     }
   }
 
-  /** The forwarding table for people: MACs as text. */
+  /** The forwarding table for people: MACs as text (sync() first for what the fast path refreshed). */
   macEntries(): { mac: string; port: number; ageMs: number }[] {
-    this.sync();
     const b = Buffer.alloc(6);
     return this.table.entries().map((e) => {
       b.writeUIntBE(e.mac, 0, 6);
