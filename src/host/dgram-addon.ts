@@ -1,9 +1,7 @@
 // Loads our N-API datagram addon (native/udg/udg.c): the one native seam for sockets. Node core has no
 // unix datagram sockets (unix-dgram.ts) and no batched UDP (net/udp-batch.ts, the switch's hot path).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { quote, UmlError } from '../core/errors.ts';
+import { loadNativeAddon, nativeAddonPaths } from './native-addon.ts';
 
 export interface DatagramAddon {
   socket(): number;
@@ -47,20 +45,16 @@ let binding: DatagramAddon | undefined;
 /** Loaded on first use, so commands that never open a socket work without the addon. */
 export function datagramAddon(): DatagramAddon {
   if (binding) return binding;
-  // dist/host/dgram-addon.js → dist/native; src/host/dgram-addon.ts (tests, tsx) → dist/native too.
-  const candidates = ['../native/udg.node', '../../dist/native/udg.node'].map((p) =>
-    fileURLToPath(new URL(p, import.meta.url)),
-  );
-  const file = candidates.find((p) => existsSync(p));
-  if (!file) {
+  const loaded = loadNativeAddon<DatagramAddon>('udg.node');
+  if (!loaded) {
     throw new UmlError(
       'NATIVE_ADDON_MISSING',
-      `the datagram socket addon was not found at ${quote(candidates[0])}`,
+      `the datagram socket addon was not found at ${quote(nativeAddonPaths('udg.node')[0] as string)}`,
       {
         hint: 'build it with `npm run build` (needs gcc and Node headers in /usr/include/node)',
       },
     );
   }
-  binding = createRequire(import.meta.url)(file) as DatagramAddon;
+  binding = loaded;
   return binding;
 }

@@ -1,9 +1,8 @@
 // Batched file-to-file copies at explicit offsets over our N-API addon (native/fileio/fileio.c), with a
 // pure-JS fallback when the addon is not built, so every caller works either way; the merge's window copy
 // and writeback thread, which only the addon has.
-import { existsSync, readSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { readSync, writeSync } from 'node:fs';
+import { loadNativeAddon } from './native-addon.ts';
 
 export interface FileIoBinding {
   copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number): number;
@@ -57,11 +56,7 @@ export function nativeFileIo(): FileIoBinding | null {
   if (binding !== undefined) return binding;
   binding = null;
   if (process.env.UMLKIT_NO_NATIVE_FILEIO) return binding;
-  // dist/host/file-io.js → dist/native; src/host/file-io.ts (tests) → dist/native too.
-  const file = ['../native/fileio.node', '../../dist/native/fileio.node']
-    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
-    .find((p) => existsSync(p));
-  if (file) binding = createRequire(import.meta.url)(file) as FileIoBinding;
+  binding = loadNativeAddon<FileIoBinding>('fileio.node') ?? null;
   return binding;
 }
 

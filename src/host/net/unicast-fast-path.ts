@@ -3,9 +3,7 @@
 // ports unimpaired, no capture). Everything else reaches the engine through `source`, unchanged, so
 // learning, flooding, aging, impairments and capture stay decided in TypeScript. The engine programs the
 // thread's tables and collects what it forwarded (counters, MACs seen) when it needs them.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '../native-addon.ts';
 import type { DatagramSource } from './udp-batch.ts';
 
 type Handle = object & { readonly __fastPath: unique symbol };
@@ -32,11 +30,7 @@ function switchPathAddon(): SwitchPathAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
   if (process.env.UMLKIT_SWITCH_FAST_PATH === 'off') return addon;
-  // dist/host/net/… → dist/native; src/host/net/… (tests, tsx) → dist/native too.
-  const file = ['../../native/switchpath.node', '../../../dist/native/switchpath.node']
-    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
-    .find((p) => existsSync(p));
-  if (file) addon = createRequire(import.meta.url)(file) as SwitchPathAddon;
+  addon = loadNativeAddon<SwitchPathAddon>('switchpath.node') ?? null;
   return addon;
 }
 
