@@ -1,5 +1,5 @@
 // The switch's unicast fast path (src/host/net/unicast-fast-path.ts): a thread that owns the switch's
-// UDP socket, forwards frames whose way is already known, and queues everything else for the TypeScript
+// UDP socket (L2TPv3 ports) and its unix datagram socket (ports speaking uml_switch's daemon protocol), forwards frames whose way is already known, and queues everything else for the TypeScript
 // switch (src/host/net/switch-engine.ts), which stays the one place where learning, flooding, aging,
 // impairments and capture are decided. TypeScript programs the tables below; the thread only reads them.
 //
@@ -8,7 +8,9 @@
 // through a C switch. A thread blocked in poll() on the socket answers in a few µs.
 //
 // A frame takes the fast path only when all of this holds, else it goes to TypeScript untouched:
-// a valid L2TPv3 header whose session names a port, sent from that port's own UDP port; a frame length
+// a valid L2TPv3 header whose session names a port, sent from that port's own UDP port (or a datagram on
+// the unix socket from the exact 110-byte address a daemon port registered: the thread gives it the
+// port's L2TPv3 header, so both kinds look alike from here on, to TypeScript too); a frame length
 // a port may carry; unicast destination and source; the source MAC already learned on that port; the
 // destination MAC learned on another port; both ports marked fast (no impairment) and no capture running.
 #define _GNU_SOURCE
@@ -22,8 +24,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define BATCH 64
@@ -38,8 +42,11 @@
 
 typedef struct {
   uint32_t session;
-  uint16_t udp;
+  uint16_t udp;  // 0 for a daemon port
   uint8_t used, fast;
+  uint8_t daemon, has_addr;  // a daemon port, and whether its guest has registered its data address
+  uint8_t stalled;           // its guest's queue stayed full at the last send: do not wait for it again
+  char addr[sizeof ((struct sockaddr_un *)0)->sun_path];
   // Slow-path packets from this port still queued, or drained but maybe not yet sent by TypeScript:
   // while there are any, its frames stay on the slow path too, so a flow is never reordered.
   int queued, drained;
@@ -53,7 +60,7 @@ typedef struct {
 } mac_t;
 
 typedef struct {
-  int fd, notify, wake;
+  int fd, ufd, notify, wake;  // ufd: the unix datagram socket, or -1
   pthread_t thread;
   int running, stop, all_slow;
   pthread_mutex_t lock;
@@ -116,6 +123,16 @@ static port_t *port_find(fastpath *fp, uint32_t session) {
   return NULL;
 }
 
+/** The daemon port whose guest data socket is `from` (bound with the full 110-byte length, as UML does). */
+static port_t *port_by_addr(fastpath *fp, const struct sockaddr_un *from, socklen_t len) {
+  if (len != sizeof *from) return NULL;
+  for (int i = 0; i < fp->nports; i++) {
+    port_t *p = &fp->ports[i];
+    if (p->used && p->has_addr && memcmp(p->addr, from->sun_path, sizeof p->addr) == 0) return p;
+  }
+  return NULL;
+}
+
 static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
 static uint64_t mac_key(const unsigned char *p) {
@@ -138,7 +155,7 @@ static port_t *fast_destination(fastpath *fp, unsigned char *pk, int len, int fr
   int d = mac_find(fp, mac_key(dst_mac));
   if (d < 0) return NULL;
   port_t *dst = port_find(fp, fp->macs[d].session);
-  if (!dst || !dst->fast || dst == src) return NULL;
+  if (!dst || !dst->fast || dst == src || (dst->daemon && !dst->has_addr)) return NULL;
   fp->macs[s].seen = 1;
   src->rx_frames++;
   src->rx_bytes += len - L2TP_HEADER;
@@ -158,68 +175,145 @@ static void send_all(int fd, struct mmsghdr *out, int n) {
   }
 }
 
+// Buffers of one thread, for one batch from either socket.
+typedef struct {
+  port_t *uport[BATCH];  // the daemon port of each unix send
+  unsigned char (*buf)[SLOT];
+  struct mmsghdr msgs[BATCH], out[BATCH], uout[BATCH];
+  struct iovec iov[BATCH], oiov[BATCH], uoiov[BATCH];
+  struct sockaddr_in from[BATCH], to[BATCH];
+  struct sockaddr_un ufrom[BATCH], uto[BATCH];
+} batch_t;
+
+// A unix datagram waits in its receiver's queue, which holds only net.unix.max_dgram_qlen datagrams (10
+// by default): a burst fills it before the guest's kernel gets to read. Wait for the guest briefly, as
+// a kernel's own blocking send would (and as uml_switch's blocking sends do), instead of dropping at
+// once; but not again for a guest that did not read meanwhile (paused, or gone), until one send passes.
+static void send_unix(fastpath *fp, batch_t *b, int n) {
+  int at = 0, waits = 0;
+  while (at < n) {
+    int r = sendmmsg(fp->ufd, b->uout + at, (unsigned)(n - at), MSG_DONTWAIT);
+    if (r > 0) {
+      for (int i = at; i < at + r; i++) b->uport[i]->stalled = 0;
+      at += r;
+      waits = 0;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    port_t *p = b->uport[at];
+    if (r < 0 && errno == EAGAIN && !p->stalled && waits < 20) {
+      struct timespec pause = {0, 50000};
+      nanosleep(&pause, NULL);
+      waits++;
+      continue;
+    }
+    if (r < 0 && errno == EAGAIN) p->stalled = 1;
+    at++;  // dropped, as a congested switch drops
+    waits = 0;
+  }
+}
+
+static void put_be32(unsigned char *p, uint32_t v) { p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v; }
+
+// One batch from the UDP socket (on_unix = 0) or the on_unix one: returns whether the batch was full (read on).
+static int pump(fastpath *fp, batch_t *b, int on_unix) {
+  int fd = on_unix ? fp->ufd : fp->fd;
+  // A daemon port's frame is raw Ethernet: read it after room for the L2TPv3 header it is given.
+  size_t skip = on_unix ? L2TP_HEADER : 0;
+  memset(b->msgs, 0, sizeof b->msgs);
+  for (int i = 0; i < BATCH; i++) {
+    b->iov[i] = (struct iovec){.iov_base = b->buf[i] + skip, .iov_len = SLOT - skip};
+    b->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &b->iov[i], .msg_iovlen = 1};
+    b->msgs[i].msg_hdr.msg_name = on_unix ? (void *)&b->ufrom[i] : (void *)&b->from[i];
+    b->msgs[i].msg_hdr.msg_namelen = on_unix ? sizeof b->ufrom[i] : sizeof b->from[i];
+  }
+  int n;
+  do n = recvmmsg(fd, b->msgs, BATCH, MSG_DONTWAIT, NULL);
+  // ECONNREFUSED reports an earlier send to a kernel that is gone (loopback ICMP): read on.
+  while (n < 0 && (errno == EINTR || errno == ECONNREFUSED));
+  if (n <= 0) return 0;
+  int nout = 0, nuout = 0;
+  pthread_mutex_lock(&fp->lock);
+  for (int i = 0; i < n && !fp->stop; i++) {
+    unsigned char *pk = b->buf[i];
+    int truncated = (b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    int len = (int)b->msgs[i].msg_len + (int)skip;
+    int udp = 0;
+    if (on_unix) {
+      port_t *from = port_by_addr(fp, &b->ufrom[i], b->msgs[i].msg_hdr.msg_namelen);
+      if (!from) continue;  // not a registered guest: nobody may speak for a port
+      put_be32(pk, L2TP_FLAGS);
+      put_be32(pk + 4, from->session);
+    } else {
+      udp = b->from[i].sin_family == AF_INET ? ntohs(b->from[i].sin_port) : 0;
+      if (udp == 0) continue;  // port 0 marks daemon ports: no UDP sender may claim it
+    }
+    port_t *dst = truncated ? NULL : fast_destination(fp, pk, len, udp);
+    if (dst && dst->daemon) {
+      b->uoiov[nuout] = (struct iovec){.iov_base = pk + L2TP_HEADER, .iov_len = (size_t)len - L2TP_HEADER};
+      b->uto[nuout] = (struct sockaddr_un){.sun_family = AF_UNIX};
+      memcpy(b->uto[nuout].sun_path, dst->addr, sizeof dst->addr);
+      b->uout[nuout].msg_hdr = (struct msghdr){.msg_iov = &b->uoiov[nuout], .msg_iovlen = 1, .msg_name = &b->uto[nuout], .msg_namelen = sizeof b->uto[nuout]};
+      b->uport[nuout] = dst;
+      nuout++;
+      continue;
+    }
+    if (dst) {
+      put_be32(pk + 4, dst->session);
+      b->oiov[nout] = (struct iovec){.iov_base = pk, .iov_len = (size_t)len};
+      b->to[nout] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(dst->udp), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+      b->out[nout].msg_hdr = (struct msghdr){.msg_iov = &b->oiov[nout], .msg_iovlen = 1, .msg_name = &b->to[nout], .msg_namelen = sizeof b->to[nout]};
+      nout++;
+      continue;
+    }
+    // Back-pressure rather than loss: wait until TypeScript has taken some of the queue.
+    while (fp->count == QUEUE && !fp->stop) pthread_cond_wait(&fp->room, &fp->lock);
+    if (fp->stop) break;
+    unsigned at = (fp->head + fp->count) % QUEUE;
+    fp->qlen[at] = truncated ? -1 : len;
+    fp->qport[at] = udp;
+    port_t *src = len >= L2TP_HEADER ? port_find(fp, be32(pk + 4)) : NULL;
+    fp->qsrc[at] = src ? (int32_t)(src - fp->ports) : -1;
+    if (src) src->queued++;
+    if (!truncated) memcpy(fp->q[at], pk, (size_t)len);
+    if (fp->count++ == 0) {
+      uint64_t one = 1;
+      (void)!write(fp->notify, &one, sizeof one);
+    }
+  }
+  pthread_mutex_unlock(&fp->lock);
+  if (nout) send_all(fp->fd, b->out, nout);
+  if (nuout) send_unix(fp, b, nuout);
+  return n == BATCH;
+}
+
 static void *forward_loop(void *arg) {
   fastpath *fp = arg;
   // Signals belong to Node's main thread (libuv's handlers): none may interrupt this one.
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
-  unsigned char (*buf)[SLOT] = malloc(BATCH * SLOT);
-  if (!buf) return NULL;
-  struct mmsghdr msgs[BATCH], out[BATCH];
-  struct iovec iov[BATCH], oiov[BATCH];
-  struct sockaddr_in from[BATCH], to[BATCH];
+  batch_t *b = calloc(1, sizeof *b);
+  if (b) b->buf = malloc(BATCH * SLOT);
+  if (!b || !b->buf) {
+    free(b);
+    return NULL;
+  }
   for (;;) {
-    struct pollfd p[2] = {{.fd = fp->fd, .events = POLLIN}, {.fd = fp->wake, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    // poll() ignores a negative fd: without a unix socket the third entry never fires.
+    struct pollfd p[3] = {{.fd = fp->fd, .events = POLLIN}, {.fd = fp->wake, .events = POLLIN}, {.fd = fp->ufd, .events = POLLIN}};
+    if (poll(p, 3, -1) < 0 && errno != EINTR) break;
     if (__atomic_load_n(&fp->stop, __ATOMIC_ACQUIRE)) break;
-    for (;;) {
-      memset(msgs, 0, sizeof msgs);
-      for (int i = 0; i < BATCH; i++) {
-        iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = SLOT};
-        msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_name = &from[i], .msg_namelen = sizeof from[i]};
-      }
-      int n = recvmmsg(fp->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
-      // ECONNREFUSED reports an earlier send to a kernel that is gone (loopback ICMP): read on.
-      if (n < 0 && (errno == EINTR || errno == ECONNREFUSED)) continue;
-      if (n <= 0) break;
-      int nout = 0;
-      pthread_mutex_lock(&fp->lock);
-      for (int i = 0; i < n && !fp->stop; i++) {
-        int truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-        int len = (int)msgs[i].msg_len;
-        int udp = from[i].sin_family == AF_INET ? ntohs(from[i].sin_port) : 0;
-        port_t *dst = truncated ? NULL : fast_destination(fp, buf[i], len, udp);
-        if (dst) {
-          unsigned char *s = buf[i] + 4;
-          s[0] = dst->session >> 24, s[1] = dst->session >> 16, s[2] = dst->session >> 8, s[3] = dst->session;
-          oiov[nout] = (struct iovec){.iov_base = buf[i], .iov_len = (size_t)len};
-          to[nout] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(dst->udp), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-          out[nout].msg_hdr = (struct msghdr){.msg_iov = &oiov[nout], .msg_iovlen = 1, .msg_name = &to[nout], .msg_namelen = sizeof to[nout]};
-          nout++;
-          continue;
-        }
-        // Back-pressure rather than loss: wait until TypeScript has taken some of the queue.
-        while (fp->count == QUEUE && !fp->stop) pthread_cond_wait(&fp->room, &fp->lock);
-        if (fp->stop) break;
-        unsigned at = (fp->head + fp->count) % QUEUE;
-        fp->qlen[at] = truncated ? -1 : len;
-        fp->qport[at] = udp;
-        port_t *src = len >= L2TP_HEADER ? port_find(fp, be32(buf[i] + 4)) : NULL;
-        fp->qsrc[at] = src ? (int32_t)(src - fp->ports) : -1;
-        if (src) src->queued++;
-        if (!truncated) memcpy(fp->q[at], buf[i], (size_t)len);
-        if (fp->count++ == 0) {
-          uint64_t one = 1;
-          (void)!write(fp->notify, &one, sizeof one);
-        }
-      }
-      pthread_mutex_unlock(&fp->lock);
-      if (nout) send_all(fp->fd, out, nout);
-      if (n < BATCH) break;
+    // Only the sockets poll() named (a read of the other would be one more system call before the frame
+    // leaves), each again while its batches come full, in turn so that neither starves the other.
+    int udp = (p[0].revents & (POLLIN | POLLERR)) != 0, uds = (p[2].revents & (POLLIN | POLLERR)) != 0;
+    while ((udp || uds) && !__atomic_load_n(&fp->stop, __ATOMIC_ACQUIRE)) {
+      udp = udp && pump(fp, b, 0);
+      uds = uds && pump(fp, b, 1);
     }
   }
-  free(buf);
+  free(b->buf);
+  free(b);
   return NULL;
 }
 
@@ -297,15 +391,17 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-// start(fd) → handle. The thread reads fd from now on; the caller still owns it (and closes it after
-// stop()). Sends from the caller's thread on the same fd stay safe.
+// start(fd, unixFd = -1) → handle. The thread reads the UDP socket fd (and the unix datagram socket
+// unixFd, if any) from now on; the caller still owns them (and closes them after stop()). Sends from the
+// caller's thread on the same fds stay safe.
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int fd;
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd, ufd = -1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected a socket fd");
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      (argc > 1 && napi_get_value_int32(env, argv[1], &ufd) != napi_ok)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected a socket fd (and a unix socket fd)");
     return NULL;
   }
   fastpath *fp = calloc(1, sizeof *fp);
@@ -314,6 +410,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   fp->fd = fd;
+  fp->ufd = ufd < 0 ? -1 : ufd;
   fp->notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   fp->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   pthread_mutex_init(&fp->lock, NULL);
@@ -368,12 +465,43 @@ static napi_value js_set_port(napi_env env, napi_callback_info info) {
   for (int i = 0; !p && i < MAX_PORTS; i++) {
     if (fp->ports[i].used) continue;
     p = &fp->ports[i];
-    *p = (port_t){.used = 1, .session = (uint32_t)session};
+    *p = (port_t){.used = 1, .session = (uint32_t)session};  // stalled and the rest start cleared
     if (i >= fp->nports) fp->nports = i + 1;
   }
   if (p) {
     p->udp = (uint16_t)udp;
     p->fast = fast;
+  }
+  pthread_mutex_unlock(&fp->lock);
+  napi_value v;
+  napi_get_boolean(env, p != NULL, &v);
+  return v;
+}
+
+// setPortAddress(h, session, addr | null): the port speaks the daemon protocol; addr is the 108-byte
+// sun_path its guest registered (null: not yet). Its frames then leave through the unix socket.
+static napi_value js_set_port_address(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  fastpath *fp;
+  double session;
+  if (!args(env, info, 3, argv, &fp) || !num(env, argv[1], &session)) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[2], &t);
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buf = false;
+  if (t != napi_null && (napi_is_buffer(env, argv[2], &is_buf) != napi_ok || !is_buf ||
+                         napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || len != sizeof ((port_t *)0)->addr)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected a 108-byte Buffer or null");
+    return NULL;
+  }
+  pthread_mutex_lock(&fp->lock);
+  port_t *p = port_find(fp, (uint32_t)session);
+  if (p) {
+    p->daemon = 1;
+    p->udp = 0;
+    p->has_addr = data != NULL;
+    if (data) memcpy(p->addr, data, len);
   }
   pthread_mutex_unlock(&fp->lock);
   napi_value v;
@@ -544,7 +672,8 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
       {"start", js_start},         {"stop", js_stop},           {"notifyFd", js_notify_fd},
-      {"setPort", js_set_port},    {"removePort", js_remove_port}, {"setMac", js_set_mac},
+      {"setPort", js_set_port},    {"setPortAddress", js_set_port_address}, {"removePort", js_remove_port},
+      {"setMac", js_set_mac},
       {"deleteMac", js_delete_mac}, {"setAllSlow", js_set_all_slow}, {"drain", js_drain},
       {"settle", js_settle},
       {"takeSeen", js_take_seen},  {"takeCounters", js_take_counters},

@@ -1,5 +1,6 @@
 // The JSON shape (version 1) of a network in `net ls --json` and `net inspect --json`.
 import { formatImpairment, NO_IMPAIRMENT } from '../core/net/impairment.ts';
+import { nicDevice } from '../core/net/nic-spec.ts';
 import type { NetInfo } from '../machine/net-lifecycle.ts';
 
 export function netJson(n: NetInfo): Record<string, unknown> {
@@ -13,7 +14,8 @@ export function netJson(n: NetInfo): Record<string, unknown> {
     ports: n.ports.map((p) => ({
       machine: p.machine,
       nic: p.nic,
-      device: `vec${p.nic}`,
+      device: nicDevice(p.nic, p.daemon !== undefined),
+      transport: p.daemon ? 'daemon' : 'l2tpv3',
       mac: p.mac,
       ip: p.ip,
       impairment: formatImpairment(p.impairment ?? NO_IMPAIRMENT),

@@ -6,9 +6,10 @@ export const NET_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'net',
     type: 'string',
-    value: 'NET[,mac=M][,ip=A|auto|none]',
+    value: 'NET[,mac=M][,ip=A|auto|none][,transport=daemon]',
     multiple: true,
-    description: 'add a NIC (vec0, vec1, ...): a network from `net create`, `user` (uplink), or tap:IFNAME',
+    description:
+      "add a NIC (vec0, vec1, ...): a network from `net create`, `user` (uplink), or tap:IFNAME; transport=daemon makes it ethN on the legacy daemon driver (Debian's 6.1 kernel)",
   },
   {
     name: 'publish',

@@ -20,11 +20,15 @@ export interface KernelFeatures {
   readonly raid6Benchmark: boolean;
   /** It creates BSD-style ptys at boot (CONFIG_LEGACY_PTYS, 256 pairs by default: ~0.25 s of device setup). */
   readonly legacyPtys: boolean;
+  /** It has the legacy `daemon` network transport (CONFIG_UML_NET_DAEMON: Debian's 6.1, not 7.x). */
+  readonly daemonTransport: boolean;
 }
 
 /** Whether a cached feature record has every field this version reads (older caches lack the newest). */
 export const isCompleteFeatures = (f: Partial<KernelFeatures> | undefined): f is KernelFeatures =>
-  typeof f?.raid6Benchmark === 'boolean' && typeof f.legacyPtys === 'boolean';
+  typeof f?.raid6Benchmark === 'boolean' &&
+  typeof f.legacyPtys === 'boolean' &&
+  typeof f.daemonTransport === 'boolean';
 
 const memo = new Map<string, KernelFeatures>();
 
@@ -44,6 +48,7 @@ export function featuresFromBytes(path: string, bytes: Buffer): KernelFeatures {
     // The benchmark's per-algorithm line; a kernel without the benchmark prints "skipped pq benchmark".
     raid6Benchmark: bytes.includes('raid6: %-8s gen() %5ld MB/s'),
     legacyPtys: bytes.includes('pty.legacy_count\0'),
+    daemonTransport: bytes.includes('daemon_open : control connect failed'),
   };
 }
 

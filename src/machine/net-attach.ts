@@ -3,10 +3,11 @@
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { internalCommand } from '../core/agent-protocol.ts';
-import { UmlError } from '../core/errors.ts';
+import { quote, UmlError } from '../core/errors.ts';
 import { vectorL2tpArg } from '../core/net/l2tpv3.ts';
 import { deriveMac } from '../core/net/mac.ts';
-import type { NicSpec, PortForward } from '../core/net/nic-spec.ts';
+import { type NicSpec, nicDevice, type PortForward } from '../core/net/nic-spec.ts';
+import { kernelFeatures } from '../host/kernel-features.ts';
 import { freeUdpPort } from '../host/net/free-port.ts';
 import { netFiles } from '../host/net/net-store.ts';
 import { startUplink, UPLINK, type Uplink } from '../host/net/passt-uplink.ts';
@@ -18,6 +19,17 @@ import { inspectNet, startNet } from './net-lifecycle.ts';
 import type { AttachedPort } from './net-protocol.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+export interface AttachOptions {
+  readonly ephemeral: boolean;
+  readonly forwards: readonly PortForward[];
+  readonly env: Env;
+  readonly logDir: string;
+  /** The machine's run dir (shown to its sandbox): daemon ports' control sockets are made there. */
+  readonly runDir: string;
+  /** The kernel that will boot: NICs it has no driver for are refused before anything starts. */
+  readonly kernelPath: string;
+}
 
 /** What the guest should do with one NIC once it is up; undefined fields are left to the image. */
 export interface GuestNicConfig {
@@ -44,10 +56,11 @@ export async function attachNic(
   machine: string,
   index: number,
   nic: NicSpec,
-  options: { ephemeral: boolean; forwards: readonly PortForward[]; env: Env; logDir: string },
+  options: AttachOptions,
 ): Promise<{ arg: string; guest?: GuestNicConfig; release: () => Promise<void> }> {
   const mac = nic.mac ?? deriveMac(machine, index);
-  const device = `vec${index}`;
+  const daemon = nic.kind === 'switch' && nic.transport === 'daemon';
+  const device = nicDevice(index, daemon);
   if (nic.kind === 'tap') {
     return { arg: `vec${index}:transport=tap,ifname=${nic.ifname},mac=${mac}`, release: async () => {} };
   }
@@ -75,6 +88,7 @@ export async function attachNic(
   // Our switch: started (or recovered) on demand.
   if (inspectNet(paths, nic.net).status !== 'running') await startNet(paths, nic.net, options.env);
   const files = netFiles(paths, nic.net);
+  const ctl = daemonCtlPath(options.runDir, index);
   const r = await requestSwitch(files.socket, nic.net, {
     op: 'attach',
     machine,
@@ -83,17 +97,12 @@ export async function attachNic(
     ip: nic.ip,
     owner: currentProcessIdentity(),
     ephemeral: options.ephemeral,
+    ...(daemon ? { daemonCtl: ctl } : {}),
   });
   const port = r.port as AttachedPort;
   let released = false;
   return {
-    arg: vectorL2tpArg({
-      index,
-      mac,
-      guestPort: port.guestPort,
-      switchPort: port.switchPort,
-      session: port.session,
-    }),
+    arg: switchPortArg(index, mac, port, daemon ? ctl : undefined),
     ...(port.ip
       ? { guest: { device, ip: port.ip, prefix: port.prefix, hosts: port.hosts, net: nic.net } }
       : {}),
@@ -109,8 +118,9 @@ export async function attachNics(
   paths: HostPaths,
   machine: string,
   nics: readonly NicSpec[],
-  options: { ephemeral: boolean; forwards: readonly PortForward[]; env: Env; logDir: string },
+  options: AttachOptions,
 ): Promise<AttachedNics> {
+  checkTransports(nics, options.kernelPath);
   const releases: (() => Promise<void>)[] = [];
   const kernelArgs: string[] = [];
   const guest: GuestNicConfig[] = [];
@@ -129,6 +139,38 @@ export async function attachNics(
     throw e;
   }
   return { kernelArgs, guest, release };
+}
+
+/** The kernel parameter (or mconsole `config` argument) of a switch port; `ctl`: a daemon port's socket. */
+export function switchPortArg(index: number, mac: string, port: AttachedPort, ctl?: string): string {
+  if (ctl !== undefined) return `${nicDevice(index, true)}=daemon,${mac},unix,${ctl}`;
+  return vectorL2tpArg({
+    index,
+    mac,
+    guestPort: port.guestPort,
+    switchPort: port.switchPort,
+    session: port.session,
+  });
+}
+
+/** The daemon control socket of NIC `index`, in the machine's run dir. */
+export const daemonCtlPath = (runDir: string, index: number): string => join(runDir, `net${index}.ctl`);
+
+/** @throws {UmlError} NET_TRANSPORT_UNSUPPORTED when a NIC needs the daemon driver the kernel lacks. */
+export function checkTransports(nics: readonly NicSpec[], kernelPath: string): void {
+  const needs = nics.find((n) => n.kind === 'daemon' || (n.kind === 'switch' && n.transport === 'daemon'));
+  if (!needs || kernelFeatures(kernelPath).daemonTransport) return;
+  const what =
+    needs.kind === 'daemon'
+      ? `daemon:${needs.socket}`
+      : `${needs.kind === 'switch' ? needs.net : ''},transport=daemon`;
+  throw new UmlError(
+    'NET_TRANSPORT_UNSUPPORTED',
+    `--net ${quote(what)} needs the legacy daemon transport, which kernel ${quote(kernelPath)} lacks (CONFIG_UML_NET_DAEMON)`,
+    {
+      hint: "boot Debian's kernel (--kernel /usr/bin/linux.uml), or drop transport=daemon: our switches speak L2TPv3 to every kernel",
+    },
+  );
 }
 
 /** The shell script that brings NICs up with their addresses; /etc/hosts lines we add end in `# umlkit:NET`. */

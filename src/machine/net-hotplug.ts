@@ -1,18 +1,17 @@
 // `net connect` / `net disconnect` on a running machine: a new switch port, mconsole `config vecN:…` /
-// `remove vecN`, the guest configured through the agent; the machine's spec keeps the change for later boots.
+// `remove vecN` (ethN for daemon ports), the guest configured through the agent; the machine's spec keeps the change for later boots.
 import { PassThrough } from 'node:stream';
 import { internalCommand } from '../core/agent-protocol.ts';
 import { quote, UmlError } from '../core/errors.ts';
-import { vectorL2tpArg } from '../core/net/l2tpv3.ts';
 import { deriveMac } from '../core/net/mac.ts';
-import type { NicSpec } from '../core/net/nic-spec.ts';
+import { type NicSpec, nicDevice } from '../core/net/nic-spec.ts';
 import { readSpec, writeSpec } from '../host/machine-store.ts';
 import { netFiles } from '../host/net/net-store.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
 import { stderrCapture } from './agent-link.ts';
 import { execInMachine, inspectMachine } from './lifecycle.ts';
-import { guestConfigScript } from './net-attach.ts';
+import { checkTransports, daemonCtlPath, guestConfigScript, switchPortArg } from './net-attach.ts';
 import { requestSwitch } from './net-client.ts';
 import { inspectNet, listNets, startNet } from './net-lifecycle.ts';
 import { refreshPeers } from './net-peers.ts';
@@ -45,10 +44,18 @@ export async function connectMachine(
   paths: HostPaths,
   net: string,
   machine: string,
-  options: { ip?: string; mac?: string; env: Env },
+  options: { ip?: string; mac?: string; transport?: 'daemon'; env: Env },
 ): Promise<{ device: string; ip: string | null }> {
   const { info, supervisor } = runningMachine(paths, machine);
   const spec = readSpec(paths, machine);
+  const nic: NicSpec = {
+    kind: 'switch',
+    net,
+    ip: options.ip ?? 'auto',
+    ...(options.mac ? { mac: options.mac } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
+  };
+  if (info.state?.kernelPath) checkTransports([nic], info.state.kernelPath);
   const netInfo = inspectNet(paths, net);
   if (netInfo.ports.some((p) => p.machine === machine)) {
     throw new UmlError(
@@ -64,6 +71,9 @@ export async function connectMachine(
   let index = 0;
   while (used.has(index)) index++;
   const mac = options.mac ?? deriveMac(machine, index);
+  const daemon = options.transport === 'daemon';
+  // In the machine's run dir, which its sandbox shows: the kernel reaches it with no new bind.
+  const ctl = daemon ? daemonCtlPath(info.files.runDir, index) : undefined;
   const r = await requestSwitch(netFiles(paths, net).socket, net, {
     op: 'attach',
     machine,
@@ -73,13 +83,12 @@ export async function connectMachine(
     // The supervisor owns the port: it goes when the machine's supervisor does.
     owner: supervisor,
     ephemeral: false,
+    ...(ctl ? { daemonCtl: ctl } : {}),
   });
   const port = r.port as AttachedPort;
   const mconsole = new MconsoleClient(info.files.mconsole, { timeoutMs: 5000 });
   try {
-    await mconsole.run(
-      `config ${vectorL2tpArg({ index, mac, guestPort: port.guestPort, switchPort: port.switchPort, session: port.session })}`,
-    );
+    await mconsole.run(`config ${switchPortArg(index, mac, port, ctl)}`);
   } catch (e) {
     await requestSwitch(netFiles(paths, net).socket, net, { op: 'detach', machine, nic: index }).catch(
       () => {},
@@ -88,7 +97,7 @@ export async function connectMachine(
   } finally {
     mconsole.close();
   }
-  const device = `vec${index}`;
+  const device = nicDevice(index, daemon);
   if (port.ip) {
     const failed = await execScript(
       paths,
@@ -100,12 +109,6 @@ export async function connectMachine(
         hint: `check with \`umlkit exec ${machine} -- ip addr\``,
       });
   }
-  const nic: NicSpec = {
-    kind: 'switch',
-    net,
-    ip: options.ip ?? 'auto',
-    ...(options.mac ? { mac: options.mac } : {}),
-  };
   writeSpec(paths, { ...spec, nets: [...(spec.nets ?? []), nic] });
   await refreshPeers(paths, machine, [nic]);
   return { device, ip: port.ip };
@@ -129,7 +132,7 @@ export async function disconnectMachine(
       },
     );
   }
-  const device = `vec${port?.nic ?? 0}`;
+  const device = nicDevice(port?.nic ?? 0, port?.daemon !== undefined);
   if (port) {
     const info = inspectMachine(paths, machine);
     if (info.status === 'running') {

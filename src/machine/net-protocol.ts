@@ -13,6 +13,8 @@ export type SwitchRequest =
       readonly ip: string;
       readonly owner: ProcessIdentity;
       readonly ephemeral: boolean;
+      /** A daemon port (6.1 kernels' `daemon` transport) whose control socket the switch opens here. */
+      readonly daemonCtl?: string;
     }
   /** Reserve the NIC's address now (at `create`), so machines created together know each other's names. */
   | { readonly op: 'lease'; readonly machine: string; readonly nic: number; readonly ip: string }

@@ -1,14 +1,20 @@
 // The switch process of one network (`umlkit net run NAME`, started detached by `net create`/`net start`):
 // runs the engine, serves the control socket, persists ports and leases so that a restarted switch
-// (after a crash, even kill -9) rebinds the same UDP port and the running kernels talk again.
+// (after a crash, even kill -9) rebinds the same UDP port and data socket name, listens again on each
+// daemon port's control socket, and the running kernels talk again.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { isUmlError, quote, UmlError } from '../core/errors.ts';
+import { encodeSockaddrUn, fullAbstractName } from '../core/net/daemon-protocol.ts';
 import { hostsFromLeases } from '../core/net/hosts.ts';
 import { formatImpairment, parseImpairment } from '../core/net/impairment.ts';
 import { MAX_SESSION } from '../core/net/l2tpv3.ts';
+import { nicDevice } from '../core/net/nic-spec.ts';
 import { pcapGlobalHeader } from '../core/net/pcap.ts';
 import { allocateAddress, formatIpv4, isAssignable, parseIpv4, parseSubnet } from '../core/net/subnet.ts';
+import { DaemonControl } from '../host/net/daemon-control.ts';
 import { freeUdpPort } from '../host/net/free-port.ts';
 import {
   netFiles,
@@ -33,23 +39,56 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
   // Ports of kernels that still run are kept: their kernels were booted with this UDP port and session.
   let ports: PortRecord[] = (previous?.ports ?? []).filter((p) => isAlive(p.owner));
   const leases: Record<string, string> = { ...(previous?.leases ?? {}) };
-  const engine = await SwitchEngine.open(previous?.udpPort ?? 0);
-  for (const p of ports) engine.addPort(p);
+  // The data socket of daemon ports: the same abstract name after a restart (the kernels send to it).
+  const freshName = (): Buffer =>
+    Buffer.from(fullAbstractName(`umlkit-net:${name}:${randomBytes(6).toString('hex')}`));
+  let daemonName = previous?.daemonName ? Buffer.from(previous.daemonName, 'hex') : freshName();
+  const engine = await SwitchEngine.open(previous?.udpPort ?? 0, { daemonName }).catch((e: unknown) => {
+    // Held by another socket (not a switch of ours: it was dead): its daemon ports cannot come back.
+    if ((e as { code?: string }).code !== 'EADDRINUSE') throw e;
+    daemonName = freshName();
+    return SwitchEngine.open(previous?.udpPort ?? 0, { daemonName });
+  });
+  const daemonReply = encodeSockaddrUn(daemonName);
+  const controls = new Map<number, DaemonControl>();
+  const listenDaemon = async (p: PortRecord): Promise<void> => {
+    const ctl = p.daemon?.ctl;
+    if (!ctl || !existsSync(dirname(ctl))) return; // the machine's run dir is gone: so is its kernel
+    controls.set(
+      p.id,
+      await DaemonControl.listen(ctl, daemonReply, {
+        onRegister: (address) => {
+          engine.setDaemonAddress(p.id, address);
+          Object.assign(p, { daemon: { ctl, address: address.toString('hex') } });
+          save();
+        },
+        onRefused: (why) => console.error(`port ${p.machine}#${p.nic}: daemon request refused: ${why}`),
+      }),
+    );
+  };
+  const removePort = (p: PortRecord): void => {
+    engine.removePort(p.id);
+    controls.get(p.id)?.close();
+    controls.delete(p.id);
+  };
+  for (const p of ports) engine.addPort(enginePort(p));
   const startedAt = new Date().toISOString();
   const save = (stoppedAt?: string): void =>
     writeNetState(paths, name, {
       version: 1,
       switch: me,
       udpPort: engine.udpPort,
+      daemonName: daemonName.toString('hex'),
       startedAt,
       ports,
       leases,
       ...(stoppedAt ? { stoppedAt } : {}),
     });
   save();
+  for (const p of ports) await listenDaemon(p);
 
   const dropPort = (p: PortRecord): void => {
-    engine.removePort(p.id);
+    removePort(p);
     if (p.ephemeral) delete leases[`${p.machine}#${p.nic}`];
   };
   const sweep = setInterval(() => {
@@ -106,8 +145,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
 
   const attach = async (req: Extract<SwitchRequest, { op: 'attach' }>): Promise<AttachedPort> => {
     // Re-attaching the same NIC (a restart) replaces its old port.
-    for (const p of ports.filter((x) => x.machine === req.machine && x.nic === req.nic))
-      engine.removePort(p.id);
+    for (const p of ports.filter((x) => x.machine === req.machine && x.nic === req.nic)) removePort(p);
     ports = ports.filter((x) => !(x.machine === req.machine && x.nic === req.nic));
     const ip = lease(req);
     const used = new Set(ports.map((p) => p.id));
@@ -121,13 +159,16 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
       machine: req.machine,
       nic: req.nic,
       mac: req.mac,
-      guestPort: await freeUdpPort(),
+      guestPort: req.daemonCtl ? 0 : await freeUdpPort(),
       ip,
       owner: req.owner,
       ephemeral: req.ephemeral,
+      ...(req.daemonCtl ? { daemon: { ctl: req.daemonCtl } } : {}),
     };
     ports.push(record);
-    engine.addPort(record);
+    engine.addPort(enginePort(record));
+    // Listening before the reply: the kernel connects as soon as it boots.
+    await listenDaemon(record);
     save();
     return {
       id,
@@ -165,6 +206,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
         const live = engine.ports.get(p.id);
         return {
           ...p,
+          transport: p.daemon ? 'daemon' : 'l2tpv3',
           impairment: formatImpairment(live?.impairment ?? parseImpairment('clear')),
           rxFrames: live?.rxFrames ?? 0,
           txFrames: live?.txFrames ?? 0,
@@ -220,6 +262,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
           ports: sel.map((p) => ({
             machine: p.machine,
             nic: p.nic,
+            device: nicDevice(p.nic, p.daemon !== undefined),
             impairment: formatImpairment(engine.ports.get(p.id)?.impairment ?? parseImpairment('clear')),
           })),
         });
@@ -291,6 +334,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
   void stopping;
   clearInterval(sweep);
   server.close();
+  for (const c of controls.values()) c.close();
   engine.close();
   rmSync(files.runDir, { recursive: true, force: true });
   // Last: the state dir may be gone already (the network was removed under a running switch).
@@ -298,6 +342,20 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
     save(new Date().toISOString());
   } catch {}
   return 0;
+}
+
+/** What the engine needs of a stored port. */
+function enginePort(p: PortRecord): Parameters<SwitchEngine['addPort']>[0] {
+  const { id, session, guestPort, impairment, daemon } = p;
+  return {
+    id,
+    session,
+    guestPort,
+    ...(impairment ? { impairment } : {}),
+    ...(daemon
+      ? { daemon: { address: daemon.address ? Buffer.from(daemon.address, 'hex') : undefined } }
+      : {}),
+  };
 }
 
 function reply(socket: Socket, value: SwitchReply): void {

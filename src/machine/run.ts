@@ -138,6 +138,8 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         forwards: req.forwards ?? [],
         env: netEnv,
         logDir: runDir,
+        runDir,
+        kernelPath: req.kernel.path,
       });
       unwatch = net.watchSwitches(req.paths, req.nics, netEnv);
     }

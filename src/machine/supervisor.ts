@@ -99,6 +99,8 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
         forwards: spec.publish ?? [],
         env,
         logDir: files.dir,
+        runDir: files.runDir,
+        kernelPath: k.path,
       });
     }
     const argv = kernelArgv({

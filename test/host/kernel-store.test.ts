@@ -174,6 +174,12 @@ describe('kernel features and boot options', () => {
     expect(kernelFeatures(noBench)).toMatchObject({ raid6Benchmark: false, legacyPtys: false });
     expect(kernelBootArgs(paths, noBench, {})).toEqual([]);
   });
+
+  it('knows a kernel with the legacy daemon transport by its driver message', () => {
+    const daemon = fakeBuilt('k5', '\x013daemon_open : control connect failed, errno = %d\n');
+    expect(kernelFeatures(daemon).daemonTransport).toBe(true);
+    expect(kernelFeatures(fakeBuilt('k6', 'vector_user.c')).daemonTransport).toBe(false);
+  });
 });
 
 describe('kernel build preconditions', () => {

@@ -9,9 +9,9 @@ import { stringOption } from '../parse-args.ts';
 export const command: Command = {
   name: 'net connect',
   summary: 'connect a running machine to a network (hot-plug)',
-  usage: 'umlkit net connect NET MACHINE [--ip A|auto|none] [--mac M]',
+  usage: 'umlkit net connect NET MACHINE [--ip A|auto|none] [--mac M] [--transport l2tpv3|daemon]',
   description:
-    'The new NIC is the next free vecN; the machine keeps it across restarts until `net disconnect`.',
+    "The new NIC is the next free vecN (ethN with --transport daemon, for kernels with the legacy daemon driver such as Debian's 6.1); the machine keeps it across restarts until `net disconnect`.",
   options: [
     { name: 'ip', type: 'string', value: 'A|auto|none', description: 'address (default: auto)' },
     {
@@ -20,6 +20,12 @@ export const command: Command = {
       value: 'M',
       description: 'MAC address (default: derived from machine and NIC)',
     },
+    {
+      name: 'transport',
+      type: 'string',
+      value: 'l2tpv3|daemon',
+      description: "how the kernel reaches the switch (default l2tpv3; daemon needs Debian's 6.1 kernel)",
+    },
   ],
   async run(args, ctx) {
     const [net, machine, ...extra] = args.positionals;
@@ -27,8 +33,16 @@ export const command: Command = {
       throw new UmlError('USAGE', 'give the network and the machine', { hint: 'umlkit net connect lab web' });
     const ip = stringOption(args.values, 'ip');
     const mac = stringOption(args.values, 'mac');
-    // Same checks as --net NET,ip=..,mac=..
-    const nic = parseNicSpec([net, ...(ip ? [`ip=${ip}`] : []), ...(mac ? [`mac=${mac}`] : [])].join(','));
+    const transport = stringOption(args.values, 'transport');
+    // Same checks as --net NET,ip=..,mac=..,transport=..
+    const nic = parseNicSpec(
+      [
+        net,
+        ...(ip ? [`ip=${ip}`] : []),
+        ...(mac ? [`mac=${mac}`] : []),
+        ...(transport ? [`transport=${transport}`] : []),
+      ].join(','),
+    );
     if (nic.kind !== 'switch')
       throw new UmlError('INVALID_NET_SPEC', `\`${net}\` is not a network from \`net create\``, {
         hint: 'umlkit net ls',
@@ -36,6 +50,7 @@ export const command: Command = {
     const r = await connectMachine(resolvePaths(ctx.env), net, machine, {
       ...(ip ? { ip: nic.ip } : {}),
       ...(nic.mac ? { mac: nic.mac } : {}),
+      ...(nic.transport ? { transport: nic.transport } : {}),
       env: ctx.env,
     });
     ctx.stdout.write(`${machine} ${r.device} connected to ${net}${r.ip ? ` (${r.ip})` : ''}\n`);

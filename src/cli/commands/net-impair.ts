@@ -33,8 +33,8 @@ export const command: Command = {
       ...(machine ? { machine } : {}),
       spec,
     });
-    for (const p of r.ports as { machine: string; nic: number; impairment: string }[])
-      ctx.stdout.write(`${p.machine} vec${p.nic}: ${p.impairment}\n`);
+    for (const p of r.ports as { machine: string; device: string; impairment: string }[])
+      ctx.stdout.write(`${p.machine} ${p.device}: ${p.impairment}\n`);
     return 0;
   },
 };

@@ -14,6 +14,18 @@ describe('--net', () => {
     expect(parseNicSpec('tap:tap0')).toEqual({ kind: 'tap', ifname: 'tap0' });
     expect(parseNicSpec('daemon:/tmp/sw.ctl')).toEqual({ kind: 'daemon', socket: '/tmp/sw.ctl' });
   });
+  it('takes the transport of a switch port', () => {
+    expect(parseNicSpec('lab,transport=daemon')).toEqual({
+      kind: 'switch',
+      net: 'lab',
+      ip: 'auto',
+      transport: 'daemon',
+    });
+    expect(parseNicSpec('lab,transport=l2tpv3')).toEqual({ kind: 'switch', net: 'lab', ip: 'auto' });
+    expect(() => parseNicSpec('lab,transport=vde')).toThrow(/`vde` is not `l2tpv3` or `daemon`/);
+    expect(() => parseNicSpec('user,transport=daemon')).toThrow(/L2TPv3/);
+    expect(() => parseNicSpec('tap:t0,transport=daemon')).toThrow(/own networks/);
+  });
   it('quotes the bad value', () => {
     expect(() => parseNicSpec('lab,mac=01:00:00:00:00:00')).toThrow(/`01:00:00:00:00:00`/);
     expect(() => parseNicSpec('lab,speed=1')).toThrow(/`speed`/);

@@ -4,8 +4,18 @@ import { normalizeMac } from './mac.ts';
 import { parseIpv4 } from './subnet.ts';
 
 export type NicSpec =
-  /** A port on one of our switches. `ip`: an address, 'auto' (allocated) or 'none' (the image configures itself). */
-  | { readonly kind: 'switch'; readonly net: string; readonly mac?: string; readonly ip: string }
+  /**
+   * A port on one of our switches. `ip`: an address, 'auto' (allocated) or 'none' (the image configures
+   * itself). `transport`: how the kernel reaches the switch; 'daemon' (6.1 kernels built with the legacy
+   * daemon driver) instead of the default vector L2TPv3.
+   */
+  | {
+      readonly kind: 'switch';
+      readonly net: string;
+      readonly mac?: string;
+      readonly ip: string;
+      readonly transport?: 'daemon';
+    }
   /** The uplink to the host (passt): outbound TCP/UDP, DNS, the host's loopback, port forwarding. */
   | { readonly kind: 'user'; readonly mac?: string }
   /** A host tap device the user may open (CAP_NET_ADMIN or a persistent tap owned by the user). */
@@ -25,7 +35,7 @@ const RESERVED = new Set(['user', 'none', 'host']);
 
 const bad = (text: string, why: string): UmlError =>
   new UmlError('INVALID_NET_SPEC', `--net ${quote(text)}: ${why}`, {
-    hint: 'use `--net NAME[,mac=02:..][,ip=10.0.0.5|auto|none]`, `--net user`, or `--net tap:IFNAME`',
+    hint: 'use `--net NAME[,mac=02:..][,ip=10.0.0.5|auto|none][,transport=l2tpv3|daemon]`, `--net user`, or `--net tap:IFNAME`',
   });
 
 /** @throws {UmlError} INVALID_NET_SPEC */
@@ -33,6 +43,7 @@ export function parseNicSpec(text: string): NicSpec {
   const [head = '', ...opts] = text.split(',');
   let mac: string | undefined;
   let ip = 'auto';
+  let transport: 'daemon' | undefined;
   for (const opt of opts) {
     const eq = opt.indexOf('=');
     const key = eq < 0 ? opt : opt.slice(0, eq);
@@ -45,6 +56,10 @@ export function parseNicSpec(text: string): NicSpec {
       if (value !== 'auto' && value !== 'none' && parseIpv4(value) === undefined)
         throw bad(text, `${quote(value)} is not an IPv4 address, \`auto\` or \`none\``);
       ip = value;
+    } else if (key === 'transport') {
+      if (value !== 'l2tpv3' && value !== 'daemon')
+        throw bad(text, `transport ${quote(value)} is not \`l2tpv3\` or \`daemon\``);
+      transport = value === 'daemon' ? value : undefined;
     } else throw bad(text, `unknown option ${quote(key)}`);
   }
   const withMac = mac ? { mac } : {};
@@ -52,6 +67,7 @@ export function parseNicSpec(text: string): NicSpec {
     const colon = head.indexOf(':');
     const arg = head.slice(colon + 1);
     if (ip !== 'auto') throw bad(text, 'ip= applies to our own networks only');
+    if (transport) throw bad(text, 'transport= applies to our own networks only');
     if (head.startsWith('tap:')) {
       if (!/^[A-Za-z0-9_.-]{1,15}$/.test(arg)) throw bad(text, `${quote(arg)} is not an interface name`);
       return { kind: 'tap', ifname: arg, ...withMac };
@@ -62,12 +78,16 @@ export function parseNicSpec(text: string): NicSpec {
   }
   if (head === 'user') {
     if (ip !== 'auto') throw bad(text, 'the uplink assigns its own address (10.0.2.15)');
+    if (transport) throw bad(text, 'the uplink always uses L2TPv3');
     return { kind: 'user', ...withMac };
   }
   if (!NET_NAME.test(head) || RESERVED.has(head))
     throw bad(text, `${quote(head)} is not a network name (1-32 of a-z 0-9 . _ -)`);
-  return { kind: 'switch', net: head, ip, ...withMac };
+  return { kind: 'switch', net: head, ip, ...withMac, ...(transport ? { transport } : {}) };
 }
+
+/** The guest's name of NIC `index`: the legacy daemon driver makes ethN, the vector driver vecN. */
+export const nicDevice = (index: number, daemon: boolean): string => `${daemon ? 'eth' : 'vec'}${index}`;
 
 /** @throws {UmlError} INVALID_PORT_SPEC */
 export function parsePortForward(text: string): PortForward {

@@ -28,6 +28,11 @@ export interface PortRecord {
   readonly owner: ProcessIdentity;
   readonly ephemeral: boolean;
   readonly impairment?: Impairment;
+  /**
+   * A daemon port (guestPort 0): its control socket, in the machine's run dir, and the data socket name
+   * its kernel last registered (hex of 108 bytes), so a restarted switch still knows where to send.
+   */
+  readonly daemon?: { readonly ctl: string; readonly address?: string };
 }
 
 /** state.json: written by the switch process; survives it, so a restarted switch rebinds the same ports. */
@@ -35,6 +40,8 @@ export interface NetState {
   readonly version: 1;
   readonly switch: ProcessIdentity;
   readonly udpPort: number;
+  /** The abstract name (hex of 108 bytes) of the data socket for daemon ports; kept across restarts. */
+  readonly daemonName?: string;
   readonly startedAt: string;
   readonly ports: readonly PortRecord[];
   /** Stable addresses: `machine#nic` → IPv4. Kept across restarts of machines and of the switch. */

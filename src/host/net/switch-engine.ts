@@ -1,10 +1,14 @@
 // The learning Ethernet switch: one UDP socket on 127.0.0.1 speaking L2TPv3 to every port's kernel,
-// demultiplexed by session id (and checked against the port's own UDP source), with per-port
+// demultiplexed by session id (and checked against the port's own UDP source), and optionally one unix
+// datagram socket for daemon ports (6.1 kernels' `daemon` transport, a raw frame per datagram, the port
+// known by its guest's address), with per-port
 // impairments and capture taps. Frames arrive and leave in batches (udp-batch.ts); a received packet is
 // a view into the batch's buffer, so anything kept past the batch (an impairment's delay) is copied.
 // Known unicast between unimpaired ports, while no capture runs, is forwarded by a native thread
 // (unicast-fast-path.ts) that this engine programs: every table change here is copied there, and what
-// the thread forwarded comes back as counters and MACs seen (for aging).
+// the thread forwarded comes back as counters and MACs seen (for aging). Inside the engine every frame
+// is an L2TPv3 packet: a daemon port's frames get its session's header on arrival (from the thread, or
+// here when there is no thread) and lose it on the way out.
 import { ETH_HEADER, MAX_FRAME } from '../../core/net/ethernet.ts';
 import {
   type Impairment,
@@ -18,6 +22,7 @@ import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
 import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
+import { DaemonDataSocket } from './daemon-socket.ts';
 import { DeliveryTimer } from './delivery-timer.ts';
 import { LoopbackUdpBatch } from './udp-batch.ts';
 import { UnicastFastPath } from './unicast-fast-path.ts';
@@ -28,7 +33,10 @@ const FAST_PATH_SYNC_MS = 5000;
 export interface EnginePort {
   readonly id: number;
   readonly session: number;
+  /** The kernel's UDP port; 0 for a daemon port. */
   readonly guestPort: number;
+  /** A daemon port: the 108-byte name of its guest's data socket, once the kernel registered it. */
+  readonly daemonAddress?: Buffer | undefined;
   /** Changed through SwitchEngine.setImpairment (the fast path must follow). */
   readonly impairment: Impairment;
   readonly inQueue: LinkQueue;
@@ -58,11 +66,16 @@ export interface EngineOptions {
   readonly fastPath?: boolean;
   /** Forwarding-table aging (default 300 s). */
   readonly agingMs?: number;
+  /** Open the unix datagram socket for daemon ports under this 108-byte abstract name. */
+  readonly daemonName?: Uint8Array;
 }
 
 export class SwitchEngine {
   readonly ports = new Map<number, EnginePort>();
   readonly #bySession = new Map<number, EnginePort>();
+  /** Daemon ports by their guest's address (latin1 of its bytes). */
+  readonly #byAddress = new Map<string, EnginePort>();
+  readonly daemon: DaemonDataSocket | undefined;
   /** Keyed by the MAC as a 48-bit number: no string per frame on the hot path. */
   readonly table: MacTable<number, number>;
   readonly #taps = new Set<CaptureTap>();
@@ -77,14 +90,29 @@ export class SwitchEngine {
     options: EngineOptions,
   ) {
     this.udpPort = socket.port;
-    this.#fast = options.fastPath === false ? undefined : UnicastFastPath.start(socket.fd);
+    try {
+      this.daemon = options.daemonName ? DaemonDataSocket.open(options.daemonName) : undefined;
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    this.#fast =
+      options.fastPath === false ? undefined : UnicastFastPath.start(socket.fd, this.daemon?.fd ?? -1);
     const fast = this.#fast;
     this.table = new MacTable<number, number>({
       now: () => Date.now(),
       ...(options.agingMs !== undefined ? { agingMs: options.agingMs } : {}),
       ...(fast ? { onForget: (mac: number) => fast.deleteMac(mac) } : {}),
     });
-    socket.onDatagram((packet, fromPort) => this.#receive(packet, fromPort), fast?.source);
+    // From the thread, sender port 0 marks a frame it took from a registered daemon port; from the
+    // socket itself no UDP sender has port 0, and none may pass for a daemon port.
+    socket.onDatagram(
+      fast
+        ? (packet, fromPort) => this.#receive(packet, fromPort)
+        : (packet, fromPort) => fromPort !== 0 && this.#receive(packet, fromPort),
+      fast?.source,
+    );
+    if (!fast) this.daemon?.onFrame((frame, from) => this.#receiveDaemon(frame, from));
     if (fast) {
       this.#syncTimer = setInterval(() => this.sync(), FAST_PATH_SYNC_MS);
       this.#syncTimer.unref();
@@ -143,17 +171,28 @@ export class SwitchEngine {
     this.table.sweep();
   }
 
-  /** Binds 127.0.0.1 only: the port must not be reachable from other hosts. */
+  /**
+   * Binds 127.0.0.1 only: the port must not be reachable from other hosts.
+   * @throws {Error} code EADDRINUSE when `daemonName` is held by another socket.
+   */
   static async open(udpPort: number, options: EngineOptions = {}): Promise<SwitchEngine> {
     // A kernel that is gone makes sends fail with ECONNREFUSED on loopback: the batch drops that frame.
     return new SwitchEngine(LoopbackUdpBatch.open(udpPort), options);
   }
 
-  addPort(p: { id: number; session: number; guestPort: number; impairment?: Impairment }): EnginePort {
+  /** `daemon`: a daemon port (guestPort 0), its guest's address known or still to come (setDaemonAddress). */
+  addPort(p: {
+    id: number;
+    session: number;
+    guestPort: number;
+    impairment?: Impairment;
+    daemon?: { address?: Buffer | undefined };
+  }): EnginePort {
+    if (p.daemon && !this.daemon) throw new Error('daemon port on a switch without a daemon socket');
     const port: EnginePort = {
       id: p.id,
       session: p.session,
-      guestPort: p.guestPort,
+      guestPort: p.daemon ? 0 : p.guestPort,
       impairment: p.impairment ?? NO_IMPAIRMENT,
       inQueue: newLinkQueue(),
       outQueue: newLinkQueue(),
@@ -164,7 +203,18 @@ export class SwitchEngine {
     this.ports.set(p.id, port);
     this.#bySession.set(p.session, port);
     this.#fast?.setPort(port.session, port.guestPort, !isImpaired(port.impairment));
+    if (p.daemon) this.setDaemonAddress(p.id, p.daemon.address);
     return port;
+  }
+
+  /** A daemon port's kernel registered its data socket (undefined: forget it). */
+  setDaemonAddress(id: number, address: Buffer | undefined): void {
+    const port = this.ports.get(id);
+    if (!port || port.guestPort !== 0) return;
+    if (port.daemonAddress) this.#byAddress.delete(port.daemonAddress.toString('latin1'));
+    (port as { daemonAddress?: Buffer | undefined }).daemonAddress = address;
+    if (address) this.#byAddress.set(address.toString('latin1'), port);
+    this.#fast?.setPortAddress(port.session, address ?? null);
   }
 
   removePort(id: number): void {
@@ -173,6 +223,7 @@ export class SwitchEngine {
     this.sync(); // its last counters
     this.ports.delete(id);
     this.#bySession.delete(port.session);
+    if (port.daemonAddress) this.#byAddress.delete(port.daemonAddress.toString('latin1'));
     this.table.forgetPort(id);
     this.#fast?.removePort(port.session);
   }
@@ -184,6 +235,19 @@ export class SwitchEngine {
     this.socket.stopReading();
     this.#fast?.stop();
     this.socket.close();
+    this.daemon?.close();
+  }
+
+  /** A raw frame on the daemon socket (no fast path): given its port's header, then as any other. */
+  #receiveDaemon(frame: Buffer, from: Buffer): void {
+    const src = this.#byAddress.get(from.toString('latin1'));
+    if (!src) return; // not a registered guest: nobody may speak for a port
+    const packet = Buffer.allocUnsafe(L2TP_HEADER + frame.length);
+    packet.writeUInt32BE(0x00030000, 0);
+    packet.writeUInt32BE(src.session, 4);
+    frame.copy(packet, L2TP_HEADER);
+    this.#receive(packet, 0);
+    this.socket.flush();
   }
 
   #receive(packet: Buffer, fromPort: number): void {
@@ -250,10 +314,20 @@ export class SwitchEngine {
     const out = copy || impaired ? Buffer.from(packet) : packet;
     out.writeUInt32BE(dst.session, 4);
     if (impaired) {
-      this.#impaired(dst.impairment, dst.outQueue, out.length - L2TP_HEADER, () => {
+      this.#impaired(dst.impairment, dst.outQueue, out.length - L2TP_HEADER, () =>
+        this.#transmit(dst, out, true),
+      );
+      return;
+    }
+    this.#transmit(dst, out, late);
+  }
+
+  #transmit(dst: EnginePort, out: Buffer, late: boolean): void {
+    if (dst.guestPort === 0) {
+      // A daemon port: the raw frame, to the guest's data socket (none yet: nowhere to go).
+      if (dst.daemonAddress && this.daemon?.send(out.subarray(L2TP_HEADER), dst.daemonAddress))
         dst.txFrames++;
-        this.socket.send(out, dst.guestPort);
-      });
+      else dst.dropped++;
       return;
     }
     dst.txFrames++;

@@ -1,5 +1,5 @@
 // The switch's unicast fast path (native/switchpath/switchpath.c): a native thread owns the switch's
-// UDP socket and forwards frames whose way the switch engine already knows (both MACs learned, both
+// UDP socket (and its unix datagram socket for daemon ports) and forwards frames whose way the switch engine already knows (both MACs learned, both
 // ports unimpaired, no capture). Everything else reaches the engine through `source`, unchanged, so
 // learning, flooding, aging, impairments and capture stay decided in TypeScript. The engine programs the
 // thread's tables and collects what it forwarded (counters, MACs seen) when it needs them.
@@ -9,10 +9,11 @@ import type { DatagramSource } from './udp-batch.ts';
 type Handle = object & { readonly __fastPath: unique symbol };
 
 interface SwitchPathAddon {
-  start(fd: number): Handle;
+  start(fd: number, unixFd: number): Handle;
   stop(h: Handle): void;
   notifyFd(h: Handle): number;
   setPort(h: Handle, session: number, udpPort: number, fast: boolean): boolean;
+  setPortAddress(h: Handle, session: number, address: Buffer | null): boolean;
   removePort(h: Handle, session: number): void;
   setMac(h: Handle, mac: number, session: number): void;
   deleteMac(h: Handle, mac: number): void;
@@ -53,9 +54,9 @@ export class UnicastFastPath {
   /** What the engine reads instead of the socket: the frames the thread left to it. */
   readonly source: DatagramSource;
 
-  private constructor(a: SwitchPathAddon, fd: number) {
+  private constructor(a: SwitchPathAddon, fd: number, unixFd: number) {
     this.#addon = a;
-    this.#handle = a.start(fd);
+    this.#handle = a.start(fd, unixFd);
     const h = this.#handle;
     this.source = {
       watchFd: a.notifyFd(h),
@@ -64,15 +65,23 @@ export class UnicastFastPath {
     };
   }
 
-  /** Starts the thread on `fd` (which the caller keeps owning), or undefined without the addon. */
-  static start(fd: number): UnicastFastPath | undefined {
+  /**
+   * Starts the thread on the UDP socket `fd` and the unix datagram socket `unixFd` (-1: none), which the
+   * caller keeps owning; undefined without the addon.
+   */
+  static start(fd: number, unixFd = -1): UnicastFastPath | undefined {
     const a = switchPathAddon();
-    return a ? new UnicastFastPath(a, fd) : undefined;
+    return a ? new UnicastFastPath(a, fd, unixFd) : undefined;
   }
 
   /** `fast`: frames from and to this port may bypass the engine (it has no impairment). */
   setPort(session: number, udpPort: number, fast: boolean): void {
     if (!this.#stopped) this.#addon.setPort(this.#handle, session, udpPort, fast);
+  }
+
+  /** The port is a daemon port; `address` is its guest's 108-byte data socket name (null: not yet known). */
+  setPortAddress(session: number, address: Buffer | null): void {
+    if (!this.#stopped) this.#addon.setPortAddress(this.#handle, session, address);
   }
 
   removePort(session: number): void {
