@@ -13,6 +13,7 @@ import { netFiles } from '../host/net/net-store.ts';
 import { startUplink, UPLINK, type Uplink } from '../host/net/passt-uplink.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { currentProcessIdentity, isAlive } from '../host/process-identity.ts';
+import { pathAddress } from '../host/unix-dgram.ts';
 import { type AgentLink, stderrCapture } from './agent-link.ts';
 import { requestSwitch } from './net-client.ts';
 import { inspectNet, startNet } from './net-lifecycle.ts';
@@ -88,7 +89,7 @@ export async function attachNic(
   // Our switch: started (or recovered) on demand.
   if (inspectNet(paths, nic.net).status !== 'running') await startNet(paths, nic.net, options.env);
   const files = netFiles(paths, nic.net);
-  const ctl = daemonCtlPath(options.runDir, index);
+  const ctl = daemon ? daemonCtlPath(options.runDir, index) : undefined;
   const r = await requestSwitch(files.socket, nic.net, {
     op: 'attach',
     machine,
@@ -97,12 +98,12 @@ export async function attachNic(
     ip: nic.ip,
     owner: currentProcessIdentity(),
     ephemeral: options.ephemeral,
-    ...(daemon ? { daemonCtl: ctl } : {}),
+    ...(ctl ? { daemonCtl: ctl } : {}),
   });
   const port = r.port as AttachedPort;
   let released = false;
   return {
-    arg: switchPortArg(index, mac, port, daemon ? ctl : undefined),
+    arg: switchPortArg(index, mac, port, ctl),
     ...(port.ip
       ? { guest: { device, ip: port.ip, prefix: port.prefix, hosts: port.hosts, net: nic.net } }
       : {}),
@@ -153,8 +154,15 @@ export function switchPortArg(index: number, mac: string, port: AttachedPort, ct
   });
 }
 
-/** The daemon control socket of NIC `index`, in the machine's run dir. */
-export const daemonCtlPath = (runDir: string, index: number): string => join(runDir, `net${index}.ctl`);
+/**
+ * The daemon control socket of NIC `index`, in the machine's run dir.
+ * @throws {UmlError} SOCKET_PATH_TOO_LONG when the path would not fit a sockaddr_un (the kernel copies it).
+ */
+export function daemonCtlPath(runDir: string, index: number): string {
+  const path = join(runDir, `net${index}.ctl`);
+  pathAddress(path);
+  return path;
+}
 
 /** @throws {UmlError} NET_TRANSPORT_UNSUPPORTED when a NIC needs the daemon driver the kernel lacks. */
 export function checkTransports(nics: readonly NicSpec[], kernelPath: string): void {

@@ -19,7 +19,7 @@ import { encodeL2tp } from '../../src/core/net/l2tpv3.ts';
 import { DaemonControl } from '../../src/host/net/daemon-control.ts';
 import { SwitchEngine } from '../../src/host/net/switch-engine.ts';
 import { UnixDatagramSocket } from '../../src/host/unix-dgram.ts';
-import { checkTransports } from '../../src/machine/net-attach.ts';
+import { checkTransports, daemonCtlPath } from '../../src/machine/net-attach.ts';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -216,5 +216,15 @@ describe('kernels without the daemon driver', () => {
     // L2TPv3 NICs need nothing of the kernel; a kernel with the driver takes daemon NICs.
     expect(() => checkTransports([{ kind: 'switch', net: 'lab', ip: 'auto' }], vectorOnly)).not.toThrow();
     expect(() => checkTransports([daemonNic], withDaemon)).not.toThrow();
+  });
+
+  it('refuses a control socket path the kernel could not hold', () => {
+    expect(daemonCtlPath('/tmp/u/m/web', 0)).toBe('/tmp/u/m/web/net0.ctl');
+    expect(() => daemonCtlPath(`/tmp/${'d'.repeat(100)}`, 1)).toThrow(
+      expect.objectContaining({
+        code: 'SOCKET_PATH_TOO_LONG',
+        hint: expect.stringMatching(/UMLKIT_RUNTIME_DIR/),
+      }),
+    );
   });
 });
