@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { switchProcesses } from '../helpers/net-procs.ts';
+import { waitForNetStatus } from '../helpers/net-status.ts';
 import { createSandbox, ensureTestUser, type Sandbox, umlkit } from '../helpers/umlkit-cli.ts';
 
 const user = ensureTestUser();
@@ -110,15 +111,7 @@ describe('daemon ports on our switch', () => {
   it('a switch killed with -9 comes back with the same data socket, and the daemon ports talk again', async () => {
     const before = netState('dl');
     process.kill(before.switch.pid, 'SIGKILL');
-    const deadline = Date.now() + 10_000;
-    let status = 'crashed';
-    while (Date.now() < deadline && status !== 'running') {
-      await new Promise((r) => setTimeout(r, 300));
-      status = JSON.parse(await ok(['net', 'ls', '--json'])).networks.find(
-        (n: { name: string }) => n.name === 'dl',
-      ).status;
-    }
-    expect(status).toBe('running');
+    expect(await waitForNetStatus(box, 'dl', 'running')).toBe('running');
     expect(netState('dl').daemonName).toBe(before.daemonName);
     expect(await ping('a', 'b')).toMatch(/2 packets received/);
     expect(await ping('c', 'b')).toMatch(/2 packets received/);

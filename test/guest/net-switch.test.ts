@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { switchProcesses } from '../helpers/net-procs.ts';
+import { waitForNetStatus } from '../helpers/net-status.ts';
 import { createSandbox, ensureTestUser, expectNoStack, type Sandbox, umlkit } from '../helpers/umlkit-cli.ts';
 
 const user = ensureTestUser();
@@ -159,15 +160,7 @@ describe('one switch', () => {
     const ls = JSON.parse(await ok(['net', 'ls', '--json']));
     expect(ls.networks.find((n: { name: string }) => n.name === 'lab').status).toBe('crashed');
     // The machines' supervisors restart it within ~2 s on the same UDP port.
-    const deadline = Date.now() + 10_000;
-    let status = 'crashed';
-    while (Date.now() < deadline && status !== 'running') {
-      await new Promise((r) => setTimeout(r, 300));
-      status = JSON.parse(await ok(['net', 'ls', '--json'])).networks.find(
-        (n: { name: string }) => n.name === 'lab',
-      ).status;
-    }
-    expect(status).toBe('running');
+    expect(await waitForNetStatus(box, 'lab', 'running')).toBe('running');
     expect(netState('lab').udpPort).toBe(before.udpPort);
     expect((await ping('a', 'b')).out).toMatch(/2 packets received/);
   });
