@@ -198,14 +198,27 @@ export function guestConfigScript(configs: readonly GuestNicConfig[]): string {
   return lines.join('\n');
 }
 
-/** Replaces the network's own lines of /etc/hosts (ending in `# umlkit:NET`); other lines stay. */
-export function hostsScript(net: string, hosts: Readonly<Record<string, string>>): string {
+/**
+ * Replaces the network's own lines of /etc/hosts (ending in `# umlkit:NET`); other lines stay. Several
+ * of these may run in one guest at once (its own configuration while peers that boot refresh it): a
+ * lock directory serialises them, so none reads the file while another rewrites it. The wait is bounded
+ * (2 s): a lock left by a killed writer delays, but never blocks, the next one.
+ */
+export function hostsScript(
+  net: string,
+  hosts: Readonly<Record<string, string>>,
+  file = '/etc/hosts',
+): string {
   const tag = `# umlkit:${net}`;
+  const lock = `${file}.umlkit-lock`;
+  const tmp = `${file}.umlkit.$$`;
   return [
-    `{ grep -v ' ${tag}$' /etc/hosts 2>/dev/null || true; cat <<'EOF'`,
+    `i=0; while ! mkdir ${lock} 2>/dev/null && [ $i -lt 40 ]; do i=$((i+1)); sleep 0.05; done`,
+    `{ grep -v ' ${tag}$' ${file} 2>/dev/null || true; cat <<'EOF'`,
     ...Object.entries(hosts).map(([name, ip]) => `${ip} ${name} ${tag}`),
     'EOF',
-    '} > /etc/hosts.umlkit && cat /etc/hosts.umlkit > /etc/hosts && rm -f /etc/hosts.umlkit',
+    `} > ${tmp} && cat ${tmp} > ${file}; rm -f ${tmp}`,
+    `rmdir ${lock} 2>/dev/null || true`,
   ].join('\n');
 }
 
