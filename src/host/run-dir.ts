@@ -28,6 +28,15 @@ export function writeOwner(dir: string, owner: RunOwner): void {
   renameSync(tmp, join(dir, OWNER_FILE));
 }
 
+/** How long ago `dir` changed; undefined when it no longer exists. */
+function ageMs(dir: string): number | undefined {
+  try {
+    return Date.now() - statSync(dir).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Remove run dirs whose owner is gone, killing a kernel group they left running. Returns what it removed. */
 export function sweepStaleRunDirs(runtimeDir: string): string[] {
   const removed: string[] = [];
@@ -46,8 +55,9 @@ export function sweepStaleRunDirs(runtimeDir: string): string[] {
       owner = undefined;
     }
     if (owner && isAlive(owner.owner)) continue;
-    // A directory this young without an owner file is being created right now by another run.
-    if (!owner && Date.now() - statSync(dir).mtimeMs < 10_000) continue;
+    // A directory this young without an owner file is being created right now by another run; one that
+    // is gone was just removed by its own run as it ended.
+    if (!owner && (ageMs(dir) ?? 0) < 10_000) continue;
     if (owner?.kernel && isAlive(owner.kernel)) {
       try {
         process.kill(-owner.kernel.pid, 'SIGKILL');
