@@ -27,6 +27,7 @@ export interface GdbMode {
   readonly request: {
     readonly sandbox: false;
     readonly bootTimeoutMs: number;
+    readonly retryStalledBoot: false;
     readonly onKernelStarted: (pid: number) => void;
   };
   /** Wait for gdb to leave after the machine is gone (killing it if it does not). */
@@ -48,6 +49,8 @@ export async function gdbMode(
     request: {
       sandbox: false,
       bootTimeoutMs: 7 * 24 * 3600 * 1000,
+      // A kernel stopped at a breakpoint prints nothing: that is not a stuck boot.
+      retryStalledBoot: false,
       onKernelStarted: (pid) => {
         child = startGdb(gdb, pid, kernelPath, paths, listOption(values, 'gdb-ex'));
       },

@@ -50,6 +50,8 @@ export class KernelProcess {
   private partial = '';
   private exitInfo: KernelExit | undefined;
   private logged = 0;
+  /** When the console last printed (performance.now()), from the spawn on: a boot that stops printing is stuck. */
+  lastOutputAt = performance.now();
 
   constructor(private readonly options: KernelProcessOptions) {
     this.log = options.sink
@@ -89,6 +91,7 @@ export class KernelProcess {
   }
 
   private record(data: Buffer): void {
+    this.lastOutputAt = performance.now();
     if (this.options.sink) this.options.sink(data);
     else if (this.logged < CONSOLE_LOG_CAP) {
       // A guest can print without end (`yes > /dev/console`, ~3 MB/s): the file stops at the cap.

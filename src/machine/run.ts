@@ -42,6 +42,11 @@ export interface RunRequest {
   readonly cols?: number;
   readonly timeoutMs?: number;
   readonly bootTimeoutMs: number;
+  /**
+   * Boot again, once, when the first boot stalls: no console output for BOOT_STALL_MS and no agent yet
+   * (default on; off under a debugger, where a kernel stopped at a breakpoint is silent on purpose).
+   */
+  readonly retryStalledBoot?: boolean;
   readonly keep: boolean;
   readonly stdin?: Readable;
   readonly stdout: Writable;
@@ -158,67 +163,88 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
       shares,
     });
     const env = kernelEnv(req.kernel.path, ramDir.dir, runDir);
-    const launch = prepareLaunch(sandbox, {
-      kernelPath: req.kernel.path,
-      kernelArgv: argv,
-      kernelEnv: env,
-      runDir,
-      readOnly: [
-        req.imagePath,
-        INITRAMFS_PATH,
-        ...req.disks.filter((d) => d.readonly).map((d) => d.path),
-        ...shares.filter((s) => s.readonly).map((s) => s.hostDir),
-      ],
-      readWrite: [
-        overlay,
-        ...req.disks.filter((d) => !d.readonly).map((d) => d.path),
-        ...shares.filter((s) => !s.readonly).map((s) => s.hostDir),
-      ],
-      memoryBytes: req.memoryBytes,
-      env: process.env,
-      network: nics !== undefined,
-    });
-    trace('launch prepared');
-    req.onPhase?.('booting');
-    const consoleOut = req.console?.output;
-    kernel = new KernelProcess({
-      kernelPath: req.kernel.path,
-      argv,
-      env,
-      consoleLogPath: consoleLog,
-      ...(req.console ? { consoleInput: true } : {}),
-      ...(consoleOut ? { sink: (d: Buffer) => consoleOut.write(d) } : {}),
-      ...(launch.launcher ? { launcher: launch.launcher } : {}),
-    });
-    launch.release();
+    // One boot attempt: the sandboxed kernel, the agent line, and what happened first.
+    const boot = async (watchStall: boolean) => {
+      const launch = prepareLaunch(sandbox, {
+        kernelPath: req.kernel.path,
+        kernelArgv: argv,
+        kernelEnv: env,
+        runDir,
+        readOnly: [
+          req.imagePath,
+          INITRAMFS_PATH,
+          ...req.disks.filter((d) => d.readonly).map((d) => d.path),
+          ...shares.filter((s) => s.readonly).map((s) => s.hostDir),
+        ],
+        readWrite: [
+          overlay,
+          ...req.disks.filter((d) => !d.readonly).map((d) => d.path),
+          ...shares.filter((s) => !s.readonly).map((s) => s.hostDir),
+        ],
+        memoryBytes: req.memoryBytes,
+        env: process.env,
+        network: nics !== undefined,
+      });
+      trace('launch prepared');
+      req.onPhase?.('booting');
+      const consoleOut = req.console?.output;
+      const k = new KernelProcess({
+        kernelPath: req.kernel.path,
+        argv,
+        env,
+        consoleLogPath: consoleLog,
+        ...(req.console ? { consoleInput: true } : {}),
+        ...(consoleOut ? { sink: (d: Buffer) => consoleOut.write(d) } : {}),
+        ...(launch.launcher ? { launcher: launch.launcher } : {}),
+      });
+      kernel = k;
+      launch.release();
+      trace('spawned');
+      req.onKernelStarted?.(k.pid);
+      if (req.console) req.console.input.on('data', (d: Buffer) => k.writeConsole(d));
+      const startTime = processStartTime(k.pid);
+      if (startTime !== undefined) writeOwner(runDir, { ...owner, kernel: { pid: k.pid, startTime } });
+      const l = new (await agentLinkModule).AgentLink(k.agentLine);
+      l.hello.then(
+        () => trace('hello'),
+        () => {},
+      );
+      const bootTimer = timer(req.bootTimeoutMs);
+      const stall = watchStall ? stallWatch(k) : undefined;
+      const outcome = await Promise.race([
+        l.hello.then(
+          () => 'hello' as const,
+          () => 'closed' as const,
+        ),
+        k.exited.then(() => 'exited' as const),
+        bootTimer.promise.then(() => 'timeout' as const),
+        aborted.promise.then(() => 'aborted' as const),
+        ...(stall ? [stall.promise.then(() => 'stalled' as const)] : []),
+      ]);
+      bootTimer.cancel();
+      stall?.cancel();
+      return { k, l, outcome };
+    };
     // The agent line's code loads while the kernel boots (its bytes wait in the socket until then).
     const agentLinkModule = import('./agent-link.ts');
-    trace('spawned');
-    req.onKernelStarted?.(kernel.pid);
-    if (req.console) {
-      const k = kernel;
-      req.console.input.on('data', (d: Buffer) => k.writeConsole(d));
-    }
-    const startTime = processStartTime(kernel.pid);
-    if (startTime !== undefined) writeOwner(runDir, { ...owner, kernel: { pid: kernel.pid, startTime } });
-    const link = new (await agentLinkModule).AgentLink(kernel.agentLine);
-    link.hello.then(
-      () => trace('hello'),
-      () => {},
-    );
-
     const aborted = abortPromise(req.signal);
-    const bootTimer = timer(req.bootTimeoutMs);
-    const first = await Promise.race([
-      link.hello.then(
-        () => 'hello' as const,
-        () => 'closed' as const,
-      ),
-      kernel.exited.then(() => 'exited' as const),
-      bootTimer.promise.then(() => 'timeout' as const),
-      aborted.promise.then(() => 'aborted' as const),
-    ]);
-    bootTimer.cancel();
+    let attempt = await boot(req.retryStalledBoot !== false && !req.console);
+    if (attempt.outcome === 'stalled') {
+      // Nothing of the guest has run yet (no agent): boot it again, from a fresh overlay. Seen with the
+      // fast 6.1 profile, whose IRQ-stack code can livelock during the last initcalls (docs/kernels.md).
+      req.stderr.write(
+        `umlkit: warning: the kernel printed nothing for ${BOOT_STALL_MS / 1000} s during boot; booting it again (its console log: ${preservedLog(req.paths, id)})\n`,
+      );
+      attempt.k.killGroup('SIGKILL');
+      await attempt.k.waitOrKill(2000);
+      preserveRunLog(req.paths, id, consoleLog);
+      rmSync(join(runDir, id), { recursive: true, force: true });
+      rmSync(overlay, { force: true });
+      createOverlay(overlay, req.imagePath, { stateDir: req.paths.stateDir, durable: false });
+      attempt = await boot(false);
+    }
+    const { k: booted, l: link, outcome: first } = attempt;
+    kernel = booted;
     if (req.console && first === 'hello') {
       // Foreground boot: nothing to run; the guest's own init owns the console until it powers off.
       const end = await Promise.race([
@@ -372,6 +398,23 @@ function randomHex(bytes: number): string {
     closeSync(fd);
   }
   return buf.toString('hex');
+}
+
+/**
+ * A UML kernel prints without pause until its agent says hello (~0.3 s here, seconds on a loaded host):
+ * this long without a line means it is stuck. UMLKIT_BOOT_STALL_MS changes it (tests use a short one).
+ */
+const BOOT_STALL_MS = Number(process.env.UMLKIT_BOOT_STALL_MS) || 10_000;
+
+/** Resolves once the kernel has printed nothing for BOOT_STALL_MS. */
+function stallWatch(k: KernelProcess): { promise: Promise<void>; cancel: () => void } {
+  let handle: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    handle = setInterval(() => {
+      if (performance.now() - k.lastOutputAt >= BOOT_STALL_MS) resolve();
+    }, 250);
+  });
+  return { promise, cancel: () => clearInterval(handle) };
 }
 
 function timer(ms: number): { promise: Promise<void>; cancel: () => void } {
