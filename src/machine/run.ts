@@ -25,6 +25,7 @@ import { createRunDir, type RunOwner, sweepStaleRunDirs, writeOwner } from '../h
 import { runLogPath as preservedLog, preserveRunLog } from '../host/run-logs.ts';
 import { trace } from '../host/run-trace.ts';
 import { prepareLaunch } from '../host/sandbox/launcher.ts';
+import { machineBinds } from '../host/sandbox/machine-binds.ts';
 import type { AgentFailure, Session } from './agent-link.ts';
 import type { bootFailureError } from './boot-failure.ts';
 import type { AttachedNics } from './net-attach.ts';
@@ -170,17 +171,7 @@ export async function runMachine(req: RunRequest): Promise<RunResult> {
         kernelArgv: argv,
         kernelEnv: env,
         runDir,
-        readOnly: [
-          req.imagePath,
-          INITRAMFS_PATH,
-          ...req.disks.filter((d) => d.readonly).map((d) => d.path),
-          ...shares.filter((s) => s.readonly).map((s) => s.hostDir),
-        ],
-        readWrite: [
-          overlay,
-          ...req.disks.filter((d) => !d.readonly).map((d) => d.path),
-          ...shares.filter((s) => !s.readonly).map((s) => s.hostDir),
-        ],
+        ...machineBinds({ image: req.imagePath, overlay, disks: req.disks, shares }),
         memoryBytes: req.memoryBytes,
         env: process.env,
         network: nics !== undefined,

@@ -29,6 +29,7 @@ import type { HostPaths } from '../host/paths.ts';
 import { currentProcessIdentity, processStartTime } from '../host/process-identity.ts';
 import { RotatingLog, readLogTail } from '../host/rotating-log.ts';
 import { prepareLaunch } from '../host/sandbox/launcher.ts';
+import { machineBinds } from '../host/sandbox/machine-binds.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
 import { AgentLink } from './agent-link.ts';
 import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
@@ -124,17 +125,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       kernelArgv: argv,
       kernelEnv: kEnv,
       runDir: files.runDir,
-      readOnly: [
-        spec.imagePath,
-        INITRAMFS_PATH,
-        ...spec.disks.filter((d) => d.readonly).map((d) => d.path),
-        ...shares.filter((s) => s.readonly).map((s) => s.hostDir),
-      ],
-      readWrite: [
-        files.overlay,
-        ...spec.disks.filter((d) => !d.readonly).map((d) => d.path),
-        ...shares.filter((s) => !s.readonly).map((s) => s.hostDir),
-      ],
+      ...machineBinds({ image: spec.imagePath, overlay: files.overlay, disks: spec.disks, shares }),
       memoryBytes: spec.memoryBytes,
       env,
       network: nics !== undefined,
