@@ -28,6 +28,7 @@ import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { machineBinds } from '../host/sandbox/machine-binds.ts';
 import type { AgentFailure, Session } from './agent-link.ts';
 import type { bootFailureError } from './boot-failure.ts';
+import { BOOT_STALL_MS, stallWatch } from './boot-stall.ts';
 import type { AttachedNics } from './net-attach.ts';
 
 export interface RunRequest {
@@ -389,23 +390,6 @@ function randomHex(bytes: number): string {
     closeSync(fd);
   }
   return buf.toString('hex');
-}
-
-/**
- * A UML kernel prints without pause until its agent says hello (~0.3 s here, seconds on a loaded host):
- * this long without a line means it is stuck. UMLKIT_BOOT_STALL_MS changes it (tests use a short one).
- */
-const BOOT_STALL_MS = Number(process.env.UMLKIT_BOOT_STALL_MS) || 10_000;
-
-/** Resolves once the kernel has printed nothing for BOOT_STALL_MS. */
-function stallWatch(k: KernelProcess): { promise: Promise<void>; cancel: () => void } {
-  let handle: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => {
-    handle = setInterval(() => {
-      if (performance.now() - k.lastOutputAt >= BOOT_STALL_MS) resolve();
-    }, 250);
-  });
-  return { promise, cancel: () => clearInterval(handle) };
 }
 
 function timer(ms: number): { promise: Promise<void>; cancel: () => void } {
