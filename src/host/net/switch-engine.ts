@@ -22,7 +22,7 @@ import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
 import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
-import { DaemonDataSocket } from './daemon-socket.ts';
+import { UnixDatagramSocket } from '../unix-dgram.ts';
 import { DeliveryTimer } from './delivery-timer.ts';
 import { LoopbackUdpBatch } from './udp-batch.ts';
 import { UnicastFastPath } from './unicast-fast-path.ts';
@@ -66,7 +66,13 @@ export interface EngineOptions {
   readonly fastPath?: boolean;
   /** Forwarding-table aging (default 300 s). */
   readonly agingMs?: number;
-  /** Open the unix datagram socket for daemon ports under this 108-byte abstract name. */
+  /**
+   * Open the unix datagram socket for daemon ports under this 108-byte abstract name: a kernel sends to
+   * the switch with the full sockaddr length, and abstract names match by length. Abstract names live in
+   * the network namespace, not the filesystem: a machine's sandbox keeps the host's one when it has NICs,
+   * so the kernel inside reaches this socket with no bind mount, and a restarted switch takes the same
+   * name again (it is freed when the old socket closes, even on kill -9).
+   */
   readonly daemonName?: Uint8Array;
 }
 
@@ -75,7 +81,7 @@ export class SwitchEngine {
   readonly #bySession = new Map<number, EnginePort>();
   /** Daemon ports by their guest's address (latin1 of its bytes). */
   readonly #byAddress = new Map<string, EnginePort>();
-  readonly daemon: DaemonDataSocket | undefined;
+  readonly daemon: UnixDatagramSocket | undefined;
   /** Keyed by the MAC as a 48-bit number: no string per frame on the hot path. */
   readonly table: MacTable<number, number>;
   readonly #taps = new Set<CaptureTap>();
@@ -90,9 +96,11 @@ export class SwitchEngine {
     options: EngineOptions,
   ) {
     this.udpPort = socket.port;
+    this.daemon = options.daemonName ? new UnixDatagramSocket() : undefined;
     try {
-      this.daemon = options.daemonName ? DaemonDataSocket.open(options.daemonName) : undefined;
+      if (options.daemonName) this.daemon?.bind(options.daemonName);
     } catch (e) {
+      this.daemon?.close();
       socket.close();
       throw e;
     }
@@ -112,7 +120,8 @@ export class SwitchEngine {
         : (packet, fromPort) => fromPort !== 0 && this.#receive(packet, fromPort),
       fast?.source,
     );
-    if (!fast) this.daemon?.onFrame((frame, from) => this.#receiveDaemon(frame, from));
+    // Without the thread the engine reads the daemon socket itself (with it, nothing here reads it).
+    if (!fast) this.daemon?.onDatagram((d) => this.#receiveDaemon(d.data, d.from), { keepAlive: false });
     if (fast) {
       this.#syncTimer = setInterval(() => this.sync(), FAST_PATH_SYNC_MS);
       this.#syncTimer.unref();
@@ -325,7 +334,7 @@ export class SwitchEngine {
   #transmit(dst: EnginePort, out: Buffer, late: boolean): void {
     if (dst.guestPort === 0) {
       // A daemon port: the raw frame, to the guest's data socket (none yet: nowhere to go).
-      if (dst.daemonAddress && this.daemon?.send(out.subarray(L2TP_HEADER), dst.daemonAddress))
+      if (dst.daemonAddress && this.daemon?.send(out.subarray(L2TP_HEADER), dst.daemonAddress) === 'sent')
         dst.txFrames++;
       else dst.dropped++;
       return;
