@@ -1,6 +1,6 @@
 // The JSON shape (version 1) of a network in `net ls --json` and `net inspect --json`.
 import { formatImpairment, NO_IMPAIRMENT } from '../core/net/impairment.ts';
-import { nicDevice } from '../core/net/nic-spec.ts';
+import { portDevice, portTransport } from '../host/net/net-store.ts';
 import type { NetInfo } from '../machine/net-lifecycle.ts';
 
 export function netJson(n: NetInfo): Record<string, unknown> {
@@ -14,8 +14,8 @@ export function netJson(n: NetInfo): Record<string, unknown> {
     ports: n.ports.map((p) => ({
       machine: p.machine,
       nic: p.nic,
-      device: nicDevice(p.nic, p.daemon !== undefined),
-      transport: p.daemon ? 'daemon' : 'l2tpv3',
+      device: portDevice(p),
+      transport: portTransport(p),
       mac: p.mac,
       ip: p.ip,
       impairment: formatImpairment(p.impairment ?? NO_IMPAIRMENT),

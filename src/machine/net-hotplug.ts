@@ -6,7 +6,7 @@ import { quote, UmlError } from '../core/errors.ts';
 import { deriveMac } from '../core/net/mac.ts';
 import { type NicSpec, nicDevice } from '../core/net/nic-spec.ts';
 import { readSpec, writeSpec } from '../host/machine-store.ts';
-import { netFiles } from '../host/net/net-store.ts';
+import { netFiles, portDevice } from '../host/net/net-store.ts';
 import type { HostPaths } from '../host/paths.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
 import { stderrCapture } from './agent-link.ts';
@@ -132,7 +132,7 @@ export async function disconnectMachine(
       },
     );
   }
-  const device = nicDevice(port?.nic ?? 0, port?.daemon !== undefined);
+  const device = port ? portDevice(port) : nicDevice(0, false);
   if (port) {
     const info = inspectMachine(paths, machine);
     if (info.status === 'running') {

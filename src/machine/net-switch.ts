@@ -11,7 +11,6 @@ import { encodeSockaddrUn, fullAbstractName } from '../core/net/daemon-protocol.
 import { hostsFromLeases } from '../core/net/hosts.ts';
 import { formatImpairment, parseImpairment } from '../core/net/impairment.ts';
 import { MAX_SESSION } from '../core/net/l2tpv3.ts';
-import { nicDevice } from '../core/net/nic-spec.ts';
 import { pcapGlobalHeader } from '../core/net/pcap.ts';
 import { allocateAddress, formatIpv4, isAssignable, parseIpv4, parseSubnet } from '../core/net/subnet.ts';
 import { DaemonControl } from '../host/net/daemon-control.ts';
@@ -19,6 +18,8 @@ import { freeUdpPort } from '../host/net/free-port.ts';
 import {
   netFiles,
   type PortRecord,
+  portDevice,
+  portTransport,
   readNetSpec,
   readNetState,
   writeNetState,
@@ -206,7 +207,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
         const live = engine.ports.get(p.id);
         return {
           ...p,
-          transport: p.daemon ? 'daemon' : 'l2tpv3',
+          transport: portTransport(p),
           impairment: formatImpairment(live?.impairment ?? parseImpairment('clear')),
           rxFrames: live?.rxFrames ?? 0,
           txFrames: live?.txFrames ?? 0,
@@ -262,7 +263,7 @@ export async function runSwitch(name: string, paths: HostPaths): Promise<number>
           ports: sel.map((p) => ({
             machine: p.machine,
             nic: p.nic,
-            device: nicDevice(p.nic, p.daemon !== undefined),
+            device: portDevice(p),
             impairment: formatImpairment(engine.ports.get(p.id)?.impairment ?? parseImpairment('clear')),
           })),
         });

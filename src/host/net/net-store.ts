@@ -3,6 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote, UmlError } from '../../core/errors.ts';
 import type { Impairment } from '../../core/net/impairment.ts';
+import { nicDevice } from '../../core/net/nic-spec.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../atomic-file.ts';
 import type { HostPaths } from '../paths.ts';
 import type { ProcessIdentity } from '../process-identity.ts';
@@ -34,6 +35,12 @@ export interface PortRecord {
    */
   readonly daemon?: { readonly ctl: string; readonly address?: string };
 }
+
+/** How a stored port's kernel reaches the switch. */
+export const portTransport = (p: PortRecord): 'daemon' | 'l2tpv3' => (p.daemon ? 'daemon' : 'l2tpv3');
+
+/** The guest's name of a stored port's NIC (ethN for daemon ports, vecN otherwise). */
+export const portDevice = (p: PortRecord): string => nicDevice(p.nic, p.daemon !== undefined);
 
 /** state.json: written by the switch process; survives it, so a restarted switch rebinds the same ports. */
 export interface NetState {
