@@ -60,6 +60,11 @@ export const NATIVE = [
     'native/fileio/fileio.c',
     ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-I/usr/include/node'],
   ],
+  [
+    'mapmerge.node',
+    'native/mapmerge/mapmerge.c',
+    ['-shared', '-fPIC', '-O2', '-s', '-Wall', '-pthread', '-I/usr/include/node'],
+  ],
   ['umlkit-jail', 'native/jail/jail.c', ['-static', '-O2', '-s', '-Wall']],
   [
     'switchpath.node',

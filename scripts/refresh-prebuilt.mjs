@@ -13,6 +13,7 @@ for (const name of [
   'fpfix.so',
   'udg.node',
   'fileio.node',
+  'mapmerge.node',
   'umlkit-jail',
   'switchpath.node',
 ]) {

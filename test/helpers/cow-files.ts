@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { decodeCowHeader } from '../../src/core/cow/decode-header.ts';
 import { cowLayout } from '../../src/core/cow/layout.ts';
 
-export function tempDir(prefix = 'umlkit-cow-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+export function tempDir(prefix = 'umlkit-cow-', parent = tmpdir()): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(parent, prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -15,6 +15,7 @@ it.each([
   ['fpfix.so', 'native/fpfix/fpfix.c'],
   ['udg.node', 'native/udg/udg.c'],
   ['fileio.node', 'native/fileio/fileio.c'],
+  ['mapmerge.node', 'native/mapmerge/mapmerge.c'],
   ['umlkit-jail', 'native/jail/jail.c'],
   ['switchpath.node', 'native/switchpath/switchpath.c'],
 ])(

@@ -10,6 +10,13 @@ import { type CopyError, type FileIoBinding, nativeFileIo } from '../file-io.ts'
 import { currentProcessIdentity } from '../process-identity.ts';
 import { type BackgroundFlush, backgroundFlush } from './background-flush.ts';
 import { assertNotInUse } from './in-use.ts';
+import {
+  MAPPED_CHUNK_SECTORS,
+  type MappedMergeBinding,
+  MEMORY_FILESYSTEMS,
+  mappedMerge,
+  mappedMergeThreads,
+} from './mapped-merge.ts';
 import { type MergeJournal, readJournal, removeJournal, writeJournal } from './merge-journal.ts';
 import {
   closeQuietly,
@@ -34,11 +41,16 @@ export interface MergeOptions {
   readonly beforeWindow?: (windowIndex: number) => void;
 }
 
+export type MergeEngine = 'mapped' | 'addon' | 'javascript' | 'none';
+
 export interface MergeResult {
   readonly basePath: string;
   readonly sectors: number;
   readonly bytes: number;
+  /** Write calls made (for the mapped merge, runs copied: it makes no write calls). */
   readonly writes: number;
+  /** How the sectors were copied: mapped (tmpfs, threads), addon (copy_file_range and clusters), javascript; none when there were none. */
+  readonly engine: MergeEngine;
   readonly resumed: boolean;
   readonly elapsedMs: number;
 }
@@ -53,9 +65,6 @@ const SPAN_READ_RUNS = 32;
  * pages costs less than the request it saves (docs/cow.md).
  */
 const CLUSTER_GAP_BYTES = 3 * 4096;
-
-/** tmpfs and ramfs: no device, so no request to save; clusters would only copy more bytes. */
-const MEMORY_FILESYSTEMS = new Set([0x01021994, 0x858458f6]);
 
 const sameJournal = (j: MergeJournal, o: OpenedOverlay, b: OpenedBase): boolean =>
   j.overlayDev === o.dev &&
@@ -106,7 +115,15 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
       );
     }
     if (overlay.dirtySectors === 0) {
-      return { basePath, sectors: 0, bytes: 0, writes: 0, resumed, elapsedMs: performance.now() - started };
+      return {
+        basePath,
+        sectors: 0,
+        bytes: 0,
+        writes: 0,
+        engine: 'none',
+        resumed,
+        elapsedMs: performance.now() - started,
+      };
     }
     if (!resumed) {
       writeJournal({
@@ -123,9 +140,9 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
       });
     }
     const flush = backgroundFlush(base.fd);
-    let writes: number;
+    let copied: { writes: number; engine: MergeEngine };
     try {
-      writes = await copyIntoBase(overlay, base, options, flush.wrote);
+      copied = await copyIntoBase(overlay, base, options, flush.wrote);
     } catch (err) {
       flush.abandon(); // its thread must be gone before the base's fd is closed
       throw err;
@@ -144,7 +161,7 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
       basePath,
       sectors: overlay.dirtySectors,
       bytes: Math.min(overlay.dirtySectors * overlay.header.sectorSize, overlay.header.sizeBytes),
-      writes,
+      ...copied,
       resumed,
       elapsedMs: performance.now() - started,
     };
@@ -167,7 +184,7 @@ async function copyIntoBaseNative(
   base: OpenedBase,
   options: MergeOptions,
   wrote: BackgroundFlush['wrote'],
-): Promise<number> {
+): Promise<{ writes: number; engine: MergeEngine }> {
   const { layout, header } = overlay;
   const ss = header.sectorSize;
   let done = 0;
@@ -175,9 +192,19 @@ async function copyIntoBaseNative(
   let index = 0;
   let lastYield = performance.now();
   let gap = CLUSTER_GAP_BYTES;
+  let memory = false;
   try {
-    if (MEMORY_FILESYSTEMS.has(native.fsType(base.fd))) gap = 0;
+    memory = MEMORY_FILESYSTEMS.has(native.fsType(base.fd));
   } catch {}
+  if (memory) {
+    // tmpfs: no device, so no request to save (clusters would only copy more bytes), and mapped is faster.
+    gap = 0;
+    const mapped = mappedMerge();
+    if (mapped) {
+      const runs = await copyIntoBaseMapped(mapped, overlay, base, options, wrote);
+      if (runs !== undefined) return { writes: runs, engine: 'mapped' };
+    }
+  }
   for (const w of dirtyWindowRanges(overlay.bitmap, layout.mappedSectors)) {
     options.beforeWindow?.(index++);
     let bytes: number;
@@ -207,7 +234,55 @@ async function copyIntoBaseNative(
     }
   }
   options.onProgress?.(overlay.dirtySectors, overlay.dirtySectors);
-  return writes;
+  return { writes, engine: 'addon' };
+}
+
+/**
+ * On tmpfs or ramfs: the mapped merge of mapped-merge.ts, 64 MiB per call. Returns the runs copied, or
+ * undefined when this kernel cannot populate mappings (nothing was written; the caller copies instead).
+ */
+async function copyIntoBaseMapped(
+  mapped: MappedMergeBinding,
+  overlay: OpenedOverlay,
+  base: OpenedBase,
+  options: MergeOptions,
+  wrote: BackgroundFlush['wrote'],
+): Promise<number | undefined> {
+  const { layout, header } = overlay;
+  const ss = header.sectorSize;
+  const threads = mappedMergeThreads();
+  let done = 0;
+  let runs = 0;
+  let index = 0;
+  for (const w of dirtyWindowRanges(overlay.bitmap, layout.mappedSectors, MAPPED_CHUNK_SECTORS)) {
+    options.beforeWindow?.(index++);
+    let bytes: number;
+    let n: number;
+    try {
+      [bytes, n] = mapped.mergeMapped(
+        overlay.fd,
+        base.fd,
+        overlay.bitmap,
+        w.start,
+        w.start + w.count,
+        layout.dataOffset,
+        ss,
+        header.sizeBytes,
+        threads,
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTSUP' && done === 0) return undefined;
+      throw copyError(err, overlay, base);
+    }
+    wrote(bytes, [w.start * ss, w.count * ss]);
+    runs += n;
+    done += Math.ceil(bytes / ss);
+    options.onProgress?.(done, overlay.dirtySectors);
+    // A turn for the terminal and for signals between calls (each is a few milliseconds).
+    await new Promise((r) => setImmediate(r));
+  }
+  options.onProgress?.(overlay.dirtySectors, overlay.dirtySectors);
+  return runs;
 }
 
 /** A failed native copy as COW_IO naming the file: the overlay when it ended or a read failed, else the base. */
@@ -223,6 +298,23 @@ function copyError(err: unknown, overlay: OpenedOverlay, base: OpenedBase): UmlE
     return new UmlError('COW_IO', `${quote(overlay.path)} ended while its written sectors were copied`, {
       cause: err,
       hint: 'the file was truncated while umlkit read it; is another program changing it?',
+    });
+  }
+  // The mapped merge (tmpfs): a mapped access faulted, or the pages could not be made present.
+  if (e.syscall === 'access') {
+    return new UmlError(
+      'COW_IO',
+      `${quote(base.path)} or ${quote(overlay.path)} got shorter while umlkit merged`,
+      {
+        cause: err,
+        hint: 'is another program changing them? When it is done, run the merge again: it resumes',
+      },
+    );
+  }
+  if (e.syscall === 'madvise' || e.syscall === 'mmap') {
+    return new UmlError('COW_IO', `cannot map the pages of ${quote(base.path)} to merge into: ${e.code}`, {
+      cause: err,
+      hint: 'the tmpfs that holds the base may be full, or memory short; free some and run the merge again: it resumes',
     });
   }
   // copy_file_range fails for either file; a failure to write is the likelier, and only a write fills a disk.
@@ -246,7 +338,7 @@ async function copyIntoBase(
   base: OpenedBase,
   options: MergeOptions,
   wrote: BackgroundFlush['wrote'],
-): Promise<number> {
+): Promise<{ writes: number; engine: MergeEngine }> {
   const native = nativeFileIo();
   if (native) return copyIntoBaseNative(native, overlay, base, options, wrote);
   const { layout, header } = overlay;
@@ -320,5 +412,5 @@ async function copyIntoBase(
     }
   }
   options.onProgress?.(done, overlay.dirtySectors);
-  return writes;
+  return { writes, engine: 'javascript' };
 }
