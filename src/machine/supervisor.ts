@@ -32,6 +32,7 @@ import { prepareLaunch } from '../host/sandbox/launcher.ts';
 import { machineBinds } from '../host/sandbox/machine-binds.ts';
 import { MconsoleClient } from '../mconsole/client.ts';
 import { AgentLink } from './agent-link.ts';
+import { BOOT_STALL_MS, stallWatch } from './boot-stall.ts';
 import { type AttachedNics, attachNics, configureGuest, watchSwitches } from './net-attach.ts';
 import { refreshPeers } from './net-peers.ts';
 import { spawnSupervisor } from './spawn-supervisor.ts';
@@ -76,6 +77,10 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
   let releaseLocks: (() => void) | undefined;
   let nics: AttachedNics | undefined;
   let kernel: KernelProcess;
+  let launchKernel: () => KernelProcess = () => {
+    throw new Error('the kernel was not prepared');
+  };
+  let consoleNote: (text: string) => void = () => {};
   try {
     const k = resolveKernel(spec.kernelPath, paths, env);
     checkOverlayPair(files.overlay, spec.imagePath);
@@ -120,53 +125,61 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       shares,
     });
     const kEnv = kernelEnv(k.path, ram.dir, files.runDir);
-    const launch = prepareLaunch(spec.sandbox !== false, {
-      kernelPath: k.path,
-      kernelArgv: argv,
-      kernelEnv: kEnv,
-      runDir: files.runDir,
-      ...machineBinds({ image: spec.imagePath, overlay: files.overlay, disks: spec.disks, shares }),
-      memoryBytes: spec.memoryBytes,
-      env,
-      network: nics !== undefined,
-    });
     const log = new RotatingLog(files.console);
-    kernel = new KernelProcess({
-      kernelPath: k.path,
-      argv,
-      env: kEnv,
-      consoleLogPath: files.console,
-      consoleInput: true,
-      sink: (data) => {
-        log.write(data);
-        for (const c of consoleClients) c.write(data);
-      },
-      ...(launch.launcher ? { launcher: launch.launcher } : {}),
-    });
-    launch.release();
-    const startTime = processStartTime(kernel.pid) ?? 0;
-    save({
-      kernel: { pid: kernel.pid, startTime },
-      kernelPath: k.path,
-      kernelVersion: k.version,
-      sandbox: launch.report,
-    });
+    const sink = (data: Buffer): void => {
+      log.write(data);
+      for (const c of consoleClients) c.write(data);
+    };
+    consoleNote = (text) => sink(Buffer.from(`\r\n[umlkit] ${text}\r\n`));
+    // One boot of the kernel process; a second only after a stalled first boot (below).
+    launchKernel = () => {
+      const launch = prepareLaunch(spec.sandbox !== false, {
+        kernelPath: k.path,
+        kernelArgv: argv,
+        kernelEnv: kEnv,
+        runDir: files.runDir,
+        ...machineBinds({ image: spec.imagePath, overlay: files.overlay, disks: spec.disks, shares }),
+        memoryBytes: spec.memoryBytes,
+        env,
+        network: nics !== undefined,
+      });
+      const started = new KernelProcess({
+        kernelPath: k.path,
+        argv,
+        env: kEnv,
+        consoleLogPath: files.console,
+        consoleInput: true,
+        sink,
+        ...(launch.launcher ? { launcher: launch.launcher } : {}),
+      });
+      launch.release();
+      save({
+        kernel: { pid: started.pid, startTime: processStartTime(started.pid) ?? 0 },
+        kernelPath: k.path,
+        kernelVersion: k.version,
+        sandbox: launch.report,
+      });
+      return started;
+    };
+    kernel = launchKernel();
   } catch (e) {
     await nics?.release();
     releaseLocks?.();
     return fail('boot-failed', isUmlError(e) ? `${e.code}: ${e.message}` : String(e));
   }
 
-  const link = new AgentLink(kernel.agentLine);
+  let link = new AgentLink(kernel.agentLine);
   const unwatch = watchSwitches(paths, spec.nets ?? [], env);
   let stopRequested = false;
   const bootTimes: number[] = [];
-  let bootTimer: NodeJS.Timeout | undefined = setTimeout(() => {
-    appendEvent(paths, name, 'boot-timeout', { ms: BOOT_TIMEOUT_MS });
-    kernel.killGroup('SIGKILL');
-  }, BOOT_TIMEOUT_MS);
+  const startBootTimer = (): NodeJS.Timeout =>
+    setTimeout(() => {
+      appendEvent(paths, name, 'boot-timeout', { ms: BOOT_TIMEOUT_MS });
+      kernel.killGroup('SIGKILL');
+    }, BOOT_TIMEOUT_MS);
+  let bootTimer: NodeJS.Timeout | undefined = startBootTimer();
 
-  link.onHello = () => {
+  const onHello = (): void => {
     clearTimeout(bootTimer);
     bootTimer = undefined;
     const now = Date.now();
@@ -193,6 +206,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
       });
     }
   };
+  link.onHello = onHello;
 
   const stopMachine = async (timeoutMs: number): Promise<void> => {
     if (kernel.hasExited) return;
@@ -335,6 +349,29 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
   process.on('SIGINT', onSignal);
   process.on('SIGHUP', () => {});
 
+  if (await firstBootStalled(kernel, link, () => stopRequested)) {
+    // Nothing of the guest has run yet (no agent), so this is a power cycle before init: boot again, once,
+    // on the same disks. Seen with the fast 6.1 profile's IRQ-stack livelock (docs/kernels.md).
+    appendEvent(paths, name, 'boot-stalled', { ms: BOOT_STALL_MS, kernel: kernel.pid });
+    kernel.killGroup('SIGKILL');
+    await kernel.waitOrKill(2000);
+    if (!stopRequested) {
+      consoleNote(`the kernel printed nothing for ${BOOT_STALL_MS / 1000} s during boot; booting it again`);
+      rmSync(files.umidDir, { recursive: true, force: true });
+      clearTimeout(bootTimer);
+      try {
+        kernel = launchKernel();
+        link = new AgentLink(kernel.agentLine);
+        link.onHello = onHello;
+        bootTimer = startBootTimer();
+        appendEvent(paths, name, 'booting-again', { kernel: kernel.pid });
+      } catch (e) {
+        appendEvent(paths, name, 'boot-failed', {
+          detail: isUmlError(e) ? `${e.code}: ${e.message}` : String(e),
+        });
+      }
+    }
+  }
   const exit = await kernel.exited;
   clearTimeout(bootTimer);
   await kernel.waitOrKill(1000);
@@ -366,6 +403,28 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     spawnSupervisor(name, files, { ...process.env, ...env, UMLKIT_RESTART_ROUND: '1' } as NodeJS.ProcessEnv);
   }
   return 0;
+}
+
+/**
+ * Whether the first boot stalls: no console output for BOOT_STALL_MS before the agent's hello (boot-stall.ts).
+ * Resolves false at the hello, when the kernel exits, or when a stop was asked for.
+ */
+async function firstBootStalled(
+  kernel: KernelProcess,
+  link: AgentLink,
+  stopping: () => boolean,
+): Promise<boolean> {
+  const stall = stallWatch(kernel);
+  const first = await Promise.race([
+    link.hello.then(
+      () => 'hello' as const,
+      () => 'closed' as const,
+    ),
+    kernel.exited.then(() => 'exited' as const),
+    stall.promise.then(() => 'stalled' as const),
+  ]);
+  stall.cancel();
+  return first === 'stalled' && !stopping();
 }
 
 function classifyExit(
