@@ -16,6 +16,7 @@ const env = { ...process.env, UMLKIT_STATE_DIR: join(work, 's'), UMLKIT_RUNTIME_
 const MIB = Number(process.env.NET_BENCH_MIB ?? 48);
 const ROUNDS = Number(process.env.NET_BENCH_ROUNDS ?? 7);
 const PINGS = Number(process.env.NET_BENCH_PINGS ?? 100);
+const PING_SLICES = 4;
 
 function cli(args, { check = true } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 180_000 });
@@ -39,16 +40,16 @@ const freePort = () =>
     });
   });
 
-/**
- * Median RTT in ms of N pings, from each reply's own time (the average lets one late reply, e.g. a guest
- * descheduled on this 2-core host, outweigh a hundred on-time ones).
- */
-function pingMs(from, to, n = PINGS) {
+/** RTTs in ms of N pings, each reply's own time. */
+function pingTimes(from, to, n) {
   const out = cli(['exec', from, '--', 'ping', '-c', String(n), '-i', '0.02', to]);
   const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   if (times.length < n * 0.9) throw new Error(`ping ${from} → ${to}: ${out}`);
-  return median(times);
+  return times;
 }
+
+/** The paths in a round's order: rotated by k, so no path always runs first, or right after another's load. */
+const rotated = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
 
 /** Mbit/s of one TCP transfer of MIB MiB from `server` (nc -l) to `client`, timed in the client guest. */
 async function throughput(client, server, serverIp, port) {
@@ -127,25 +128,59 @@ try {
   const oursDaemon = { ping: [], mbit: [], cpuMsPerMiB: [] };
   const legacy = { ping: [], mbit: [], cpuMsPerMiB: [] };
   const direct = { ping: [], mbit: [] };
+  const paths = [
+    {
+      samples: ours,
+      ping: (n) => pingTimes('s1', 's2', n),
+      transfer: async () => {
+        const pid = state().switch.pid;
+        const c0 = cpuTicks(pid);
+        const f0 = inspect().stats.frames;
+        ours.mbit.push(await throughput('s1', 's2', '10.77.0.3', port++));
+        const frames = inspect().stats.frames - f0;
+        ours.cpuUsPerFrame.push(((cpuTicks(pid) - c0) * 10_000) / frames);
+        ours.cpuMsPerMiB.push(((cpuTicks(pid) - c0) * 10) / MIB);
+      },
+    },
+    {
+      samples: oursDaemon,
+      ping: (n) => pingTimes('e1', 'e2', n),
+      transfer: async () => {
+        const e0 = cpuTicks(state().switch.pid);
+        oursDaemon.mbit.push(await throughput('e1', 'e2', e2Ip, port++));
+        oursDaemon.cpuMsPerMiB.push(((cpuTicks(state().switch.pid) - e0) * 10) / MIB);
+      },
+    },
+    {
+      samples: legacy,
+      ping: (n) => pingTimes('d1', '10.78.0.3', n),
+      transfer: async () => {
+        const l0 = cpuTicks(sw.pid);
+        legacy.mbit.push(await throughput('d1', 'd2', '10.78.0.3', port++));
+        legacy.cpuMsPerMiB.push(((cpuTicks(sw.pid) - l0) * 10) / MIB);
+      },
+    },
+    {
+      samples: direct,
+      ping: (n) => pingTimes('l1', '10.79.0.3', n),
+      transfer: async () => {
+        direct.mbit.push(await throughput('l1', 'l2', '10.79.0.3', port++));
+      },
+    },
+  ];
   for (let i = 0; i < ROUNDS; i++) {
-    ours.ping.push(pingMs('s1', 's2'));
-    const pid = state().switch.pid;
-    const c0 = cpuTicks(pid);
-    const f0 = inspect().stats.frames;
-    ours.mbit.push(await throughput('s1', 's2', '10.77.0.3', port++));
-    const frames = inspect().stats.frames - f0;
-    ours.cpuUsPerFrame.push(((cpuTicks(pid) - c0) * 10_000) / frames);
-    ours.cpuMsPerMiB.push(((cpuTicks(pid) - c0) * 10) / MIB);
-    oursDaemon.ping.push(pingMs('e1', 'e2'));
-    const e0 = cpuTicks(state().switch.pid);
-    oursDaemon.mbit.push(await throughput('e1', 'e2', e2Ip, port++));
-    oursDaemon.cpuMsPerMiB.push(((cpuTicks(state().switch.pid) - e0) * 10) / MIB);
-    legacy.ping.push(pingMs('d1', '10.78.0.3'));
-    const l0 = cpuTicks(sw.pid);
-    legacy.mbit.push(await throughput('d1', 'd2', '10.78.0.3', port++));
-    legacy.cpuMsPerMiB.push(((cpuTicks(sw.pid) - l0) * 10) / MIB);
-    direct.ping.push(pingMs('l1', '10.79.0.3'));
-    direct.mbit.push(await throughput('l1', 'l2', '10.79.0.3', port++));
+    // A round's pings in PING_SLICES slices, every path in each, in a rotated order: load that drifts
+    // during the round lands on all four paths alike. A path's figure for the round: the median reply.
+    const times = paths.map(() => []);
+    for (let slice = 0; slice < PING_SLICES; slice++) {
+      for (const p of rotated(paths, i + slice)) {
+        times[paths.indexOf(p)].push(...p.ping(Math.ceil(PINGS / PING_SLICES)));
+      }
+    }
+    paths.forEach((p, k) => {
+      p.samples.ping.push(median(times[k]));
+    });
+    for (const p of rotated(paths, i)) await p.transfer();
   }
   cli(['rm', '-f', 's1', 's2', 'e1', 'e2', 'd1', 'd2', 'l1', 'l2']);
   cli(['net', 'rm', 'bn']);
