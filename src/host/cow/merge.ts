@@ -173,10 +173,12 @@ export async function mergeOverlay(overlayPath: string, options: MergeOptions = 
 }
 
 /**
- * The addon's merge: the bitmap is scanned in C, so a window costs one call from JavaScript. On tmpfs every
- * run of written sectors is one copy_file_range inside the kernel. On a disk, runs a few pages apart are
- * merged into one read-patch-write of the base (fewer, longer device requests); a lone run is still one
- * copy_file_range. Clean all-zero pages are never written, so the holes of a sparse base stay holes.
+ * The addon's merge: the bitmap is scanned in C, so a window costs one call from JavaScript. On a disk, runs
+ * a few pages apart are merged into one read-patch-write of the base (fewer, longer device requests); a lone
+ * run is one copy_file_range. On tmpfs or ramfs the mapped merge of mapped-merge.ts copies, 64 MiB per call,
+ * or where the kernel cannot populate mappings, one copy_file_range per run (no device, so no request to
+ * save: clusters would only copy more bytes). Clean all-zero pages are never written, so the holes of a
+ * sparse base stay holes.
  */
 async function copyIntoBaseNative(
   native: FileIoBinding,
@@ -187,45 +189,95 @@ async function copyIntoBaseNative(
 ): Promise<{ writes: number; engine: MergeEngine }> {
   const { layout, header } = overlay;
   const ss = header.sectorSize;
-  let done = 0;
-  let writes = 0;
-  let index = 0;
-  let lastYield = performance.now();
-  let gap = CLUSTER_GAP_BYTES;
   let memory = false;
   try {
     memory = MEMORY_FILESYSTEMS.has(native.fsType(base.fd));
   } catch {}
-  if (memory) {
-    // tmpfs: no device, so no request to save (clusters would only copy more bytes), and mapped is faster.
-    gap = 0;
-    const mapped = mappedMerge();
-    if (mapped) {
-      const runs = await copyIntoBaseMapped(mapped, overlay, base, options, wrote);
-      if (runs !== undefined) return { writes: runs, engine: 'mapped' };
-    }
+  const mapped = memory ? mappedMerge() : null;
+  if (mapped && canPopulate(mapped, overlay, base)) {
+    const threads = mappedMergeThreads();
+    const writes = await eachWindow(overlay, base, options, wrote, MAPPED_CHUNK_SECTORS, (from, to) =>
+      mapped.mergeMapped(
+        overlay.fd,
+        base.fd,
+        overlay.bitmap,
+        from,
+        to,
+        layout.dataOffset,
+        ss,
+        header.sizeBytes,
+        threads,
+      ),
+    );
+    return { writes, engine: 'mapped' };
   }
-  for (const w of dirtyWindowRanges(overlay.bitmap, layout.mappedSectors)) {
+  const gap = memory ? 0 : CLUSTER_GAP_BYTES;
+  const writes = await eachWindow(overlay, base, options, wrote, WINDOW_SECTORS, (from, to) =>
+    native.mergeBitmapWindow(
+      overlay.fd,
+      base.fd,
+      overlay.bitmap,
+      from,
+      to,
+      layout.dataOffset,
+      ss,
+      header.sizeBytes,
+      gap,
+    ),
+  );
+  return { writes, engine: 'addon' };
+}
+
+/** Whether this kernel can populate mappings (MADV_POPULATE_WRITE, Linux 5.14): an empty call tells. */
+function canPopulate(mapped: MappedMergeBinding, overlay: OpenedOverlay, base: OpenedBase): boolean {
+  try {
+    mapped.mergeMapped(
+      overlay.fd,
+      base.fd,
+      overlay.bitmap,
+      0,
+      0,
+      overlay.layout.dataOffset,
+      overlay.header.sectorSize,
+      overlay.header.sizeBytes,
+      1,
+    );
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTSUP') return false;
+    throw copyError(err, overlay, base);
+  }
+}
+
+/**
+ * The window loop of the addon's merges: `copy` merges sectors [from, to) and returns its bytes and runs.
+ * Around it: the interruption hook, the background flush, progress, and a turn for the terminal and for
+ * signals every 50 ms (each call is synchronous). Returns the runs (or writes) the calls counted.
+ */
+async function eachWindow(
+  overlay: OpenedOverlay,
+  base: OpenedBase,
+  options: MergeOptions,
+  wrote: BackgroundFlush['wrote'],
+  windowSectors: number,
+  copy: (from: number, to: number) => [bytes: number, runs: number],
+): Promise<number> {
+  const ss = overlay.header.sectorSize;
+  let done = 0;
+  let counted = 0;
+  let index = 0;
+  let lastYield = performance.now();
+  for (const w of dirtyWindowRanges(overlay.bitmap, overlay.layout.mappedSectors, windowSectors)) {
     options.beforeWindow?.(index++);
     let bytes: number;
     let runs: number;
     try {
-      [bytes, runs] = native.mergeBitmapWindow(
-        overlay.fd,
-        base.fd,
-        overlay.bitmap,
-        w.start,
-        w.start + w.count,
-        layout.dataOffset,
-        ss,
-        header.sizeBytes,
-        gap,
-      );
+      [bytes, runs] = copy(w.start, w.start + w.count);
     } catch (err) {
       throw copyError(err, overlay, base);
     }
     wrote(bytes, [w.start * ss, w.count * ss]);
-    writes += runs;
+    counted += runs;
     done += Math.ceil(bytes / ss);
     if (performance.now() - lastYield > 50) {
       options.onProgress?.(done, overlay.dirtySectors);
@@ -234,55 +286,7 @@ async function copyIntoBaseNative(
     }
   }
   options.onProgress?.(overlay.dirtySectors, overlay.dirtySectors);
-  return { writes, engine: 'addon' };
-}
-
-/**
- * On tmpfs or ramfs: the mapped merge of mapped-merge.ts, 64 MiB per call. Returns the runs copied, or
- * undefined when this kernel cannot populate mappings (nothing was written; the caller copies instead).
- */
-async function copyIntoBaseMapped(
-  mapped: MappedMergeBinding,
-  overlay: OpenedOverlay,
-  base: OpenedBase,
-  options: MergeOptions,
-  wrote: BackgroundFlush['wrote'],
-): Promise<number | undefined> {
-  const { layout, header } = overlay;
-  const ss = header.sectorSize;
-  const threads = mappedMergeThreads();
-  let done = 0;
-  let runs = 0;
-  let index = 0;
-  for (const w of dirtyWindowRanges(overlay.bitmap, layout.mappedSectors, MAPPED_CHUNK_SECTORS)) {
-    options.beforeWindow?.(index++);
-    let bytes: number;
-    let n: number;
-    try {
-      [bytes, n] = mapped.mergeMapped(
-        overlay.fd,
-        base.fd,
-        overlay.bitmap,
-        w.start,
-        w.start + w.count,
-        layout.dataOffset,
-        ss,
-        header.sizeBytes,
-        threads,
-      );
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTSUP' && done === 0) return undefined;
-      throw copyError(err, overlay, base);
-    }
-    wrote(bytes, [w.start * ss, w.count * ss]);
-    runs += n;
-    done += Math.ceil(bytes / ss);
-    options.onProgress?.(done, overlay.dirtySectors);
-    // A turn for the terminal and for signals between calls (each is a few milliseconds).
-    await new Promise((r) => setImmediate(r));
-  }
-  options.onProgress?.(overlay.dirtySectors, overlay.dirtySectors);
-  return runs;
+  return counted;
 }
 
 /** A failed native copy as COW_IO naming the file: the overlay when it ended or a read failed, else the base. */
