@@ -35,6 +35,8 @@ export interface MachineState {
   readonly boots: number;
   readonly startedAt: string;
   readonly readyAt?: string;
+  /** Set after each boot once the guest's NICs are configured and its peers know its name (or gave up). */
+  readonly networkReadyAt?: string;
   readonly paused?: boolean;
   /** The sandbox the kernel runs in, layer by layer (src/host/sandbox/launcher.ts). */
   readonly sandbox?: SandboxRecord;

@@ -189,7 +189,8 @@ export async function startMachine(
     await new Promise((r) => setTimeout(r, 30));
     const now = readState(paths, name).state;
     const mine = now && now.supervisor.pid === supervisorPid;
-    if (mine && now.phase === 'running') return inspectMachine(paths, name);
+    // Running and networked: a `ping PEER` right after `start` must find the peer's name.
+    if (mine && now.phase === 'running' && now.networkReadyAt) return inspectMachine(paths, name);
     if (mine && now.phase === 'exited')
       throw startFailed(name, files.console, now.exit?.reason ?? 'exited', now.exit?.detail);
     if (Date.now() > deadline) {

@@ -1,5 +1,7 @@
-// When a machine boots on a network, the long-lived machines already running there learn its name:
-// their /etc/hosts block for that network is rewritten through their agents.
+// When a machine boots on a network, the long-lived machines already running there learn its name: their
+// /etc/hosts block for that network is rewritten through their agents. The machine's own block is
+// rewritten too: it was made when its NICs were attached, and a peer attached since then, whose own refresh
+// ran while this machine was still booting (and so could not reach it), is in the leases now.
 import { PassThrough } from 'node:stream';
 import { internalCommand } from '../core/agent-protocol.ts';
 import { hostsFromLeases } from '../core/net/hosts.ts';
@@ -16,9 +18,7 @@ export async function refreshPeers(paths: HostPaths, self: string, nics: readonl
     try {
       const info = inspectNet(paths, net);
       const hosts = hostsFromLeases(info.state?.leases ?? {});
-      const peers = new Set(
-        info.ports.filter((p) => !p.ephemeral && p.machine !== self).map((p) => p.machine),
-      );
+      const peers = new Set([self, ...info.ports.filter((p) => !p.ephemeral).map((p) => p.machine)]);
       for (const peer of peers) {
         try {
           const handle = await execInMachine(

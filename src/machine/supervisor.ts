@@ -42,6 +42,8 @@ const BOOT_TIMEOUT_MS = 60_000;
 /** More boots than this within REBOOT_WINDOW_MS is a reboot loop: the machine is stopped. */
 const MAX_BOOTS_IN_WINDOW = 5;
 const REBOOT_WINDOW_MS = 60_000;
+/** The longest a boot's network set-up (own NICs, peers' hosts files) may hold `start` back. */
+const NETWORK_READY_CAP_MS = 15_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -199,12 +201,16 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
     // A reboot during a stop would bring the guest back: finish the stop by force.
     if (stopRequested && state.boots > 1) kernel.killGroup('SIGKILL');
     // Every boot (a reboot too) starts with unconfigured NICs; images that configure themselves use ip=none.
-    if (nics) {
-      void configureGuest(link, nics.guest).then((failed) => {
-        if (failed) appendEvent(paths, name, 'net-config-failed', { detail: failed });
-        void refreshPeers(paths, name, spec.nets ?? []);
-      });
-    }
+    const networked = nics
+      ? configureGuest(link, nics.guest).then(async (failed) => {
+          if (failed) appendEvent(paths, name, 'net-config-failed', { detail: failed });
+          await refreshPeers(paths, name, spec.nets ?? []);
+        })
+      : Promise.resolve();
+    // `start` returns only after this, so that `ping PEER` works right after it: the NICs are configured and
+    // the running peers know this machine's name. Capped: a peer that does not answer cannot hold a start.
+    const cap = new Promise<void>((r) => setTimeout(r, NETWORK_READY_CAP_MS).unref());
+    void Promise.race([networked, cap]).then(() => save({ networkReadyAt: new Date().toISOString() }));
   };
   link.onHello = onHello;
 
