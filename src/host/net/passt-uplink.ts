@@ -6,7 +6,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { quote, UmlError } from '../../core/errors.ts';
-import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
+import { encodeL2tp, L2TP_HEADER } from '../../core/net/l2tpv3.ts';
 import type { PortForward } from '../../core/net/nic-spec.ts';
 import { findOnPath } from '../tool.ts';
 
@@ -79,11 +79,7 @@ export async function startUplink(options: {
     while (pending.length >= 4) {
       const len = pending.readUInt32BE(0);
       if (pending.length < 4 + len) break;
-      const out = Buffer.allocUnsafe(L2TP_HEADER + len);
-      out.writeUInt32BE(0x00030000, 0);
-      out.writeUInt32BE(SESSION, 4);
-      pending.copy(out, L2TP_HEADER, 4, 4 + len);
-      udp.send(out, options.guestPort, '127.0.0.1');
+      udp.send(encodeL2tp(SESSION, pending.subarray(4, 4 + len)), options.guestPort, '127.0.0.1');
       pending = pending.subarray(4 + len);
     }
   });

@@ -18,7 +18,7 @@ import {
   newLinkQueue,
   schedule,
 } from '../../core/net/impairment.ts';
-import { L2TP_HEADER } from '../../core/net/l2tpv3.ts';
+import { encodeL2tp, L2TP_HEADER } from '../../core/net/l2tpv3.ts';
 import { bytesToMac } from '../../core/net/mac.ts';
 import { MacTable } from '../../core/net/mac-table.ts';
 import { pcapRecord } from '../../core/net/pcap.ts';
@@ -251,11 +251,8 @@ export class SwitchEngine {
   #receiveDaemon(frame: Buffer, from: Buffer): void {
     const src = this.#byAddress.get(from.toString('latin1'));
     if (!src) return; // not a registered guest: nobody may speak for a port
-    const packet = Buffer.allocUnsafe(L2TP_HEADER + frame.length);
-    packet.writeUInt32BE(0x00030000, 0);
-    packet.writeUInt32BE(src.session, 4);
-    frame.copy(packet, L2TP_HEADER);
-    this.#receive(packet, 0);
+    const packet = encodeL2tp(src.session, frame);
+    this.#receive(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength), 0);
     this.socket.flush();
   }
 
