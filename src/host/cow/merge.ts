@@ -10,13 +10,7 @@ import { type CopyError, type FileIoBinding, nativeFileIo } from '../file-io.ts'
 import { currentProcessIdentity } from '../process-identity.ts';
 import { type BackgroundFlush, backgroundFlush } from './background-flush.ts';
 import { assertNotInUse } from './in-use.ts';
-import {
-  MAPPED_CHUNK_SECTORS,
-  type MappedMergeBinding,
-  MEMORY_FILESYSTEMS,
-  mappedMerge,
-  mappedMergeThreads,
-} from './mapped-merge.ts';
+import { MAPPED_CHUNK_SECTORS, MEMORY_FILESYSTEMS, mappedMerge, mappedMergeThreads } from './mapped-merge.ts';
 import { type MergeJournal, readJournal, removeJournal, writeJournal } from './merge-journal.ts';
 import {
   closeQuietly,
@@ -194,9 +188,8 @@ async function copyIntoBaseNative(
     memory = MEMORY_FILESYSTEMS.has(native.fsType(base.fd));
   } catch {}
   const mapped = memory ? mappedMerge() : null;
-  if (mapped && canPopulate(mapped, overlay, base)) {
-    const threads = mappedMergeThreads();
-    const writes = await eachWindow(overlay, base, options, wrote, MAPPED_CHUNK_SECTORS, (from, to) =>
+  if (mapped) {
+    const mergeMapped = (from: number, to: number, threads: number) =>
       mapped.mergeMapped(
         overlay.fd,
         base.fd,
@@ -207,9 +200,14 @@ async function copyIntoBaseNative(
         ss,
         header.sizeBytes,
         threads,
-      ),
-    );
-    return { writes, engine: 'mapped' };
+      );
+    if (canPopulate(() => mergeMapped(0, 0, 1), overlay, base)) {
+      const threads = mappedMergeThreads();
+      const writes = await eachWindow(overlay, base, options, wrote, MAPPED_CHUNK_SECTORS, (from, to) =>
+        mergeMapped(from, to, threads),
+      );
+      return { writes, engine: 'mapped' };
+    }
   }
   const gap = memory ? 0 : CLUSTER_GAP_BYTES;
   const writes = await eachWindow(overlay, base, options, wrote, WINDOW_SECTORS, (from, to) =>
@@ -228,20 +226,13 @@ async function copyIntoBaseNative(
   return { writes, engine: 'addon' };
 }
 
-/** Whether this kernel can populate mappings (MADV_POPULATE_WRITE, Linux 5.14): an empty call tells. */
-function canPopulate(mapped: MappedMergeBinding, overlay: OpenedOverlay, base: OpenedBase): boolean {
+/**
+ * Whether this kernel can populate mappings (MADV_POPULATE_WRITE, Linux 5.14): `probe`, a mapped merge of
+ * no sectors, tells.
+ */
+function canPopulate(probe: () => unknown, overlay: OpenedOverlay, base: OpenedBase): boolean {
   try {
-    mapped.mergeMapped(
-      overlay.fd,
-      base.fd,
-      overlay.bitmap,
-      0,
-      0,
-      overlay.layout.dataOffset,
-      overlay.header.sectorSize,
-      overlay.header.sizeBytes,
-      1,
-    );
+    probe();
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTSUP') return false;
