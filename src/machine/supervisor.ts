@@ -413,7 +413,7 @@ export async function supervise(name: string, paths: HostPaths, env: Env): Promi
 
 /**
  * Whether the first boot stalls: no console output for BOOT_STALL_MS before the agent's hello (boot-stall.ts).
- * Resolves false at the hello, when the kernel exits, or when a stop was asked for.
+ * False at the hello or when the kernel exits; true after that silence, unless a stop was asked for meanwhile.
  */
 async function firstBootStalled(
   kernel: KernelProcess,
