@@ -1,6 +1,7 @@
 // The switch's unicast fast path (src/host/net/unicast-fast-path.ts): a thread that owns the switch's
-// UDP socket (L2TPv3 ports) and its unix datagram socket (ports speaking uml_switch's daemon protocol), forwards frames whose way is already known, and queues everything else for the TypeScript
-// switch (src/host/net/switch-engine.ts), which stays the one place where learning, flooding, aging,
+// UDP socket (L2TPv3 ports) and its unix datagram socket (ports speaking uml_switch's daemon protocol),
+// forwards frames whose way is already known, and queues everything else for the TypeScript switch
+// (src/host/net/switch-engine.ts), which stays the one place where learning, flooding, aging,
 // impairments and capture are decided. TypeScript programs the tables below; the thread only reads them.
 //
 // Why a thread: a frame crossing an idle Node process waits for the event loop to wake and for cold
@@ -216,7 +217,6 @@ static void send_unix(fastpath *fp, batch_t *b, int n) {
 
 static void put_be32(unsigned char *p, uint32_t v) { p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v; }
 
-// One batch from the UDP socket (on_unix = 0) or the on_unix one: returns whether the batch was full (read on).
 // The receive vectors are set up once: per wake-up only the entries the last call filled get their
 // in/out fields back (a ping wakes the thread for one frame; rewriting all 64 entries each time touched
 // ~20 KB of cold memory before the frame could leave).
