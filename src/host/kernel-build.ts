@@ -220,8 +220,7 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
   const started = performance.now();
   const progress = (p: BuildProgress): void => req.onProgress?.(p);
   const say = (message: string): void => progress({ phase: 'source', message });
-  // A tree needs make even to be identified; a Debian source's cached build needs no toolchain at all.
-  if (req.source.kind === 'tree') requireToolchain(env);
+  // A usage mistake is reported first, whatever this host has installed.
   if (req.source.kind === 'tree' && req.patches.length > 0) {
     throw new UmlError(
       'USAGE',
@@ -231,6 +230,8 @@ export async function buildKernel(req: BuildRequest, paths: HostPaths, env: Env)
       },
     );
   }
+  // A tree needs make even to be identified; a Debian source's cached build needs no toolchain at all.
+  if (req.source.kind === 'tree') requireToolchain(env);
   const fragments = [...profileFragments(req.profile), ...req.fragments.map((f) => hashed(f))];
   const jobs = req.jobs ?? availableParallelism();
 
